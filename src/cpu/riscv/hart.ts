@@ -1,0 +1,529 @@
+import type { GuestMemory } from "../../memory/guestMemory.js";
+import type { Bus } from "../../devices/bus.js";
+import { Insn, F_ENDS_BLOCK, F_SYSTEM } from "./insn.js";
+import { decode } from "./decode.js";
+import { Access, Cause, TRAP } from "./trap.js";
+import { Regime, TlbSet, TLB_MASK, vpnTag } from "./tlb.js";
+import { translate, flushTranslations } from "./mmu.js";
+import { pmpAllows } from "./pmp.js";
+import { takeTrap, takePendingInterrupt } from "./privileged.js";
+import { MSTATUS_FS, MSTATUS_MPRV, MSTATUS_SUM } from "./csr.js";
+import { PAGE_CODE } from "../../memory/guestMemory.js";
+
+export const enum Priv {
+  U = 0,
+  S = 1,
+  M = 3,
+}
+
+/** A decoded straight-line run of guest code starting at one physical address. */
+export class Block {
+  valid = true;
+  constructor(
+    readonly paddr: number,
+    readonly insns: Insn[],
+  ) {}
+}
+
+const BLOCK_MAX = 64;
+const JMP_BITS = 10;
+
+/**
+ * One RV64GC hart: architectural state, the memory access paths (software
+ * TLB fast path, slow path with translation, PMP, MMIO and misaligned
+ * accesses) and the interpreter's run loop over cached decoded blocks.
+ *
+ * Integer registers are held as two int32 halves (`lo`, `hi`) so that the
+ * address path never touches BigInt (../shared/design.md, "The vCPU").
+ * Index 32 is a sink that absorbs writes to x0.
+ */
+export class Hart {
+  readonly lo = new Int32Array(33);
+  readonly hi = new Int32Array(33);
+  /** pc of the executing instruction, an exact signed 64-bit value as a double. */
+  pc = 0;
+  /** Next pc: pc + len, overwritten by jumps and taken branches. */
+  npc = 0;
+  priv: Priv = Priv.M;
+
+  /** FP registers: f[i] as a double, fw[2i] / fw[2i+1] its low / high 32 bits. */
+  readonly f: Float64Array;
+  readonly fw: Int32Array;
+  frm = 0;
+  fflags = 0;
+
+  // --- CSR state (csr.ts implements the access rules) ---
+  /** Low 32 bits of mstatus; UXL/SXL are fixed at 2, SD is derived from FS. */
+  mstatus = 0;
+  mip = 0;
+  mie = 0;
+  mideleg = 0;
+  medeleg = 0;
+  mtvec = 0n;
+  stvec = 0n;
+  mepc = 0n;
+  sepc = 0n;
+  mcause = 0n;
+  scause = 0n;
+  mtval = 0n;
+  stval = 0n;
+  mscratch = 0n;
+  sscratch = 0n;
+  mcounteren = 0;
+  scounteren = 0;
+  mcountinhibit = 0;
+  menvcfg = 0n;
+  senvcfg = 0;
+  satpMode = 0;
+  satpAsid = 0;
+  satpPpn = 0;
+  readonly pmpcfg = new Uint8Array(16);
+  readonly pmpaddr = new Float64Array(16);
+  /** Byte ranges [pmpLo, pmpHi) decoded from pmpcfg/pmpaddr; empty when OFF. */
+  readonly pmpLo = new Float64Array(16);
+  readonly pmpHi = new Float64Array(16);
+  /** instret = cycle: instructions retired (one per cycle). */
+  instret = 0;
+  cycleOffset = 0;
+  instretOffset = 0;
+  /** LR/SC reservation: physical address, or -1, and the value LR read there. */
+  reservation = -1;
+  reservationValue = 0n;
+  /** Set by WFI when nothing is pending; the run loop returns so the platform can sleep. */
+  waiting = false;
+  /** Set by a device (e.g. HTIF) to end the run loop at the next block boundary. */
+  stopRequested = false;
+
+  // --- pending trap, filled by raise() ---
+  trapCause = 0;
+  trapTval = 0n;
+
+  // --- translation ---
+  readonly tlbs = [new TlbSet(), new TlbSet(), new TlbSet(), new TlbSet()];
+  /** Data accesses' regime (priv, MPRV, SUM) and fetch regime (priv). */
+  dtlb: TlbSet;
+  itlb: TlbSet;
+  /** Regime index of itlb (selects the jump cache). */
+  iregime: Regime = Regime.M;
+  /** 64-bit slow-path results. */
+  tmpLo = 0;
+  tmpHi = 0;
+
+  // --- decoded code cache: physical page -> blocks by halfword offset ---
+  private readonly blocks = new Map<number, (Block | undefined)[]>();
+  private readonly jmpCache: (Block | undefined)[][] = [[], [], [], []];
+  private readonly jmpPc: Float64Array[] = [0, 1, 2, 3].map(() => new Float64Array(1 << JMP_BITS).fill(NaN));
+
+  readonly mem: GuestMemory;
+  readonly bus: Bus;
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly i32: Int32Array;
+  /** Platform timer (mtime) read by the time CSR; replaced by the platform. */
+  readTime: () => number = () => 0;
+
+  constructor(
+    readonly hartId: number,
+    mem: GuestMemory,
+    bus: Bus,
+  ) {
+    this.mem = mem;
+    this.bus = bus;
+    this.u8 = mem.u8;
+    this.u16 = mem.u16;
+    this.i32 = mem.i32;
+    const fbuf = new ArrayBuffer(256);
+    this.f = new Float64Array(fbuf);
+    this.fw = new Int32Array(fbuf);
+    this.dtlb = this.tlbs[Regime.M];
+    this.itlb = this.tlbs[Regime.M];
+    mem.onCodeWrite((page) => this.invalidateCodePage(page));
+  }
+
+  // ---------------------------------------------------------------- registers
+
+  /** x[r] as an unsigned 64-bit BigInt (tests, debugging, CSR instructions). */
+  getX(r: number): bigint {
+    return BigInt.asUintN(64, (BigInt(this.hi[r]) << 32n) | BigInt(this.lo[r] >>> 0));
+  }
+
+  setX(r: number, v: bigint): void {
+    if (r === 0) return;
+    this.lo[r] = Number(BigInt.asIntN(32, v));
+    this.hi[r] = Number(BigInt.asIntN(32, v >> 32n));
+  }
+
+  // ---------------------------------------------------------------- traps
+
+  /** Abandons the current instruction with an exception. */
+  raise(cause: Cause, tvalLo: number, tvalHi: number): never {
+    this.trapCause = cause;
+    this.trapTval = BigInt.asUintN(64, (BigInt(tvalHi | 0) << 32n) | BigInt(tvalLo >>> 0));
+    throw TRAP;
+  }
+
+  /** Illegal-instruction exception with mtval = the instruction bits. */
+  illegal(i: Insn): never {
+    return this.raise(Cause.IllegalInsn, i.raw, 0);
+  }
+
+  /** Illegal-instruction exception when the FP unit is off (mstatus.FS = 0). */
+  requireFp(i: Insn): void {
+    if ((this.mstatus & MSTATUS_FS) === 0) this.illegal(i);
+  }
+
+  /** Marks FP state dirty after a write to an f register or fcsr. */
+  markFpDirty(): void {
+    this.mstatus |= MSTATUS_FS;
+  }
+
+  /** Recomputes the TLB regimes after a change of priv, MPRV, MPP or SUM. */
+  updateRegimes(): void {
+    this.iregime = regimeOf(this.priv, this.mstatus);
+    this.itlb = this.tlbs[this.iregime];
+    let eff = this.priv;
+    if (this.priv === Priv.M && (this.mstatus & MSTATUS_MPRV) !== 0) eff = (this.mstatus >>> 11) & 3;
+    this.dtlb = this.tlbs[regimeOf(eff, this.mstatus)];
+  }
+
+  /** Privilege used for data accesses (MPRV applies). */
+  effectivePriv(): Priv {
+    if (this.priv === Priv.M && (this.mstatus & MSTATUS_MPRV) !== 0) return (this.mstatus >>> 11) & 3;
+    return this.priv;
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  /** Loads `size` (1, 2, 4) bytes at the 64-bit virtual address (hi:lo); returns them zero-extended (size 4: as int32). */
+  load(lo: number, hi: number, size: number): number {
+    const idx = (lo >>> 12) & TLB_MASK;
+    const t = this.dtlb;
+    if (t.rTag[idx] === vpnTag(lo, hi) && (lo & (size - 1)) === 0) {
+      const o = t.rOff[idx] + (lo & 4095);
+      if (size === 4) return this.i32[o >>> 2];
+      if (size === 1) return this.u8[o];
+      return this.u16[o >>> 1];
+    }
+    return this.loadSlow(lo, hi, size, Cause.LoadAccessFault);
+  }
+
+  /** Loads 8 bytes into tmpLo/tmpHi. */
+  load64(lo: number, hi: number): void {
+    const idx = (lo >>> 12) & TLB_MASK;
+    const t = this.dtlb;
+    if (t.rTag[idx] === vpnTag(lo, hi) && (lo & 7) === 0) {
+      const o = (t.rOff[idx] + (lo & 4095)) >>> 2;
+      this.tmpLo = this.i32[o];
+      this.tmpHi = this.i32[o + 1];
+      return;
+    }
+    this.tmpLo = this.loadSlow(lo, hi, 4, Cause.LoadAccessFault, 8);
+  }
+
+  store(lo: number, hi: number, size: number, v: number): void {
+    const idx = (lo >>> 12) & TLB_MASK;
+    const t = this.dtlb;
+    if (t.wTag[idx] === vpnTag(lo, hi) && (lo & (size - 1)) === 0) {
+      const o = t.wOff[idx] + (lo & 4095);
+      if (size === 4) this.i32[o >>> 2] = v;
+      else if (size === 1) this.u8[o] = v;
+      else this.u16[o >>> 1] = v;
+      return;
+    }
+    this.storeSlow(lo, hi, size, v, 0);
+  }
+
+  store64(lo: number, hi: number, vlo: number, vhi: number): void {
+    const idx = (lo >>> 12) & TLB_MASK;
+    const t = this.dtlb;
+    if (t.wTag[idx] === vpnTag(lo, hi) && (lo & 7) === 0) {
+      const o = (t.wOff[idx] + (lo & 4095)) >>> 2;
+      this.i32[o] = vlo;
+      this.i32[o + 1] = vhi;
+      return;
+    }
+    this.storeSlow(lo, hi, 8, vlo, vhi);
+  }
+
+  /**
+   * Translates a data access and returns its physical address, raising the
+   * right fault. Fills the TLB when the whole page is plain RAM.
+   */
+  translateData(lo: number, hi: number, access: Access, size: number): number {
+    const priv = this.effectivePriv();
+    const pa = translate(this, lo, hi, access, priv);
+    this.fillTlb(lo, hi, pa, access, priv);
+    if (!pmpAllows(this, pa, size, access, priv)) {
+      this.raise(access === Access.Write ? Cause.StoreAccessFault : Cause.LoadAccessFault, lo, hi);
+    }
+    return pa;
+  }
+
+  private fillTlb(lo: number, hi: number, pa: number, access: Access, priv: Priv): void {
+    const pagePa = pa - (pa % 4096);
+    const off = this.mem.machinePageOffset(pagePa);
+    if (off < 0 || !pmpAllows(this, pagePa, 4096, access, priv)) return;
+    const idx = (lo >>> 12) & TLB_MASK;
+    const tag = vpnTag(lo, hi);
+    const t = access === Access.Exec ? this.itlb : this.dtlb;
+    if (access === Access.Read) {
+      t.rTag[idx] = tag;
+      t.rOff[idx] = off;
+    } else if (access === Access.Write) {
+      if (this.mem.pageFlags[this.mem.pageIndex(pagePa)] !== 0) return;
+      t.wTag[idx] = tag;
+      t.wOff[idx] = off;
+    } else {
+      t.xTag[idx] = tag;
+      t.xPage[idx] = pagePa;
+    }
+  }
+
+  /** Slow path for loads: TLB miss, misaligned, MMIO. `size8` = 8 for a doubleword (result in tmpLo/tmpHi). */
+  loadSlow(lo: number, hi: number, size: number, _fault: Cause, size8 = 0): number {
+    const n = size8 || size;
+    if ((lo & (n - 1)) !== 0 && (lo & 4095) + n > 4096) {
+      // Misaligned and crossing a page: translate both pages first, then assemble bytes.
+      return this.loadBytes(lo, hi, n);
+    }
+    const pa = this.translateData(lo, hi, Access.Read, n);
+    if ((lo & (n - 1)) !== 0) return this.loadBytes(lo, hi, n);
+    return this.physLoad(pa, n, lo, hi);
+  }
+
+  private loadBytes(lo: number, hi: number, n: number): number {
+    const pas: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const alo = (lo + k) | 0;
+      const ahi = (hi + ((alo >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
+      if (k === 0 || (alo & 4095) === 0) pas.push(this.translateData(alo, ahi, Access.Read, 1));
+      else pas.push(pas[k - 1] + 1);
+    }
+    let vlo = 0;
+    let vhi = 0;
+    for (let k = 0; k < n; k++) {
+      const b = this.physLoad(pas[k], 1, lo, hi);
+      if (k < 4) vlo |= b << (8 * k);
+      else vhi |= b << (8 * (k - 4));
+    }
+    if (n === 8) {
+      this.tmpLo = vlo;
+      this.tmpHi = vhi;
+    }
+    return n === 4 || n === 8 ? vlo | 0 : vlo >>> 0;
+  }
+
+  /** Reads RAM or MMIO at a physical address; (vlo, vhi) is the virtual address for faults. */
+  physLoad(pa: number, n: number, vlo: number, vhi: number): number {
+    const off = this.mem.machinePageOffset(pa - (pa % 4096));
+    if (off >= 0) {
+      const o = off + (pa % 4096);
+      if (n === 1) return this.u8[o];
+      if (n === 2) return this.u16[o >>> 1];
+      if (n === 4) return this.i32[o >>> 2];
+      this.tmpLo = this.i32[o >>> 2];
+      this.tmpHi = this.i32[(o >>> 2) + 1];
+      return this.tmpLo;
+    }
+    const m = this.bus.find(pa, n);
+    if (m === undefined) this.raise(Cause.LoadAccessFault, vlo, vhi);
+    const v = m.dev.read(pa - m.base, n);
+    if (n === 8) {
+      const b = BigInt.asUintN(64, BigInt(v));
+      this.tmpLo = Number(BigInt.asIntN(32, b));
+      this.tmpHi = Number(BigInt.asIntN(32, b >> 32n));
+      return this.tmpLo;
+    }
+    const num = Number(v);
+    return n === 4 ? num | 0 : num;
+  }
+
+  storeSlow(lo: number, hi: number, size: number, vlo: number, vhi: number): void {
+    if ((lo & (size - 1)) !== 0) {
+      const pas: number[] = [];
+      for (let k = 0; k < size; k++) {
+        const alo = (lo + k) | 0;
+        const ahi = (hi + ((alo >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
+        if (k === 0 || (alo & 4095) === 0) pas.push(this.translateData(alo, ahi, Access.Write, 1));
+        else pas.push(pas[k - 1] + 1);
+      }
+      for (let k = 0; k < size; k++) {
+        const b = k < 4 ? (vlo >>> (8 * k)) & 0xff : (vhi >>> (8 * (k - 4))) & 0xff;
+        this.physStore(pas[k], 1, b, 0, lo, hi);
+      }
+      return;
+    }
+    const pa = this.translateData(lo, hi, Access.Write, size);
+    this.physStore(pa, size, vlo, vhi, lo, hi);
+  }
+
+  physStore(pa: number, n: number, vlo: number, vhi: number, alo: number, ahi: number): void {
+    const off = this.mem.machinePageOffset(pa - (pa % 4096));
+    if (off >= 0) {
+      const o = off + (pa % 4096);
+      if (n === 1) this.u8[o] = vlo;
+      else if (n === 2) this.u16[o >>> 1] = vlo;
+      else if (n === 4) this.i32[o >>> 2] = vlo;
+      else {
+        this.i32[o >>> 2] = vlo;
+        this.i32[(o >>> 2) + 1] = vhi;
+      }
+      this.mem.noteWrite(pa, n);
+      return;
+    }
+    const m = this.bus.find(pa, n);
+    if (m === undefined) this.raise(Cause.StoreAccessFault, alo, ahi);
+    if (n === 8) m.dev.write(pa - m.base, 8, (BigInt(vhi >>> 0) << 32n) | BigInt(vlo >>> 0));
+    else m.dev.write(pa - m.base, n, n === 4 ? vlo >>> 0 : vlo & (n === 1 ? 0xff : 0xffff));
+  }
+
+  // ---------------------------------------------------------------- code
+
+  /** Physical address of the instruction at virtual pc (raises fetch faults). */
+  private fetchPhys(pc: number): number {
+    const lo = pc % 4294967296 | 0;
+    const hi = Math.floor(pc / 4294967296) | 0;
+    const idx = (lo >>> 12) & TLB_MASK;
+    const t = this.itlb;
+    if (t.xTag[idx] === vpnTag(lo, hi)) return t.xPage[idx] + (lo & 4095);
+    const pa = translate(this, lo, hi, Access.Exec, this.priv);
+    if (!pmpAllows(this, pa, 2, Access.Exec, this.priv) || this.mem.machinePageOffset(pa - (pa % 4096)) < 0) {
+      this.raise(Cause.InsnAccessFault, lo, hi);
+    }
+    this.fillTlb(lo, hi, pa, Access.Exec, this.priv);
+    return pa;
+  }
+
+  /** Reads a 16-bit parcel at the physical address. */
+  private parcel(pa: number): number {
+    return this.u16[(this.mem.machinePageOffset(pa - (pa % 4096)) + (pa % 4096)) >>> 1];
+  }
+
+  /** The decoded block at the current pc, decoding it on first use. */
+  blockAt(pc: number): Block {
+    const pa = this.fetchPhys(pc);
+    const page = pa - (pa % 4096);
+    let slots = this.blocks.get(page);
+    if (slots === undefined) {
+      slots = [];
+      this.blocks.set(page, slots);
+      this.mem.markCode(page);
+      for (const t of this.tlbs) t.flushWritesTo(this.mem.machinePageOffset(page));
+    }
+    const slot = (pa % 4096) >>> 1;
+    const b = slots[slot];
+    if (b !== undefined) return b;
+    const nb = this.buildBlock(pc, pa);
+    slots[slot] = nb;
+    return nb;
+  }
+
+  private buildBlock(pc: number, pa: number): Block {
+    const insns: Insn[] = [];
+    let p = pa;
+    let v = pc;
+    while (insns.length < BLOCK_MAX) {
+      let raw = this.parcel(p);
+      let len = 2;
+      if ((raw & 3) === 3) {
+        if ((p % 4096) === 4094) {
+          // A 32-bit instruction straddling a page: only as a block of its own.
+          if (insns.length > 0) break;
+          const pa2 = this.fetchPhys(v + 2);
+          raw = (raw | (this.parcel(pa2) << 16)) >>> 0;
+          const ins = decode(raw);
+          ins.flags |= F_ENDS_BLOCK;
+          insns.push(ins);
+          break;
+        }
+        raw = (raw | (this.parcel(p + 2) << 16)) >>> 0;
+        len = 4;
+      }
+      const ins = decode(raw);
+      if ((ins.flags & F_SYSTEM) !== 0 && insns.length > 0) break; // system insns run as their own block
+      insns.push(ins);
+      if ((ins.flags & (F_ENDS_BLOCK | F_SYSTEM)) !== 0) break;
+      p += len;
+      v += len;
+      if (p % 4096 === 0) break;
+    }
+    return new Block(pa, insns);
+  }
+
+  private invalidateCodePage(guestPage: number): void {
+    const page = this.mem.base + guestPage * 4096;
+    const slots = this.blocks.get(page);
+    if (slots === undefined) return;
+    for (const b of slots) if (b !== undefined) b.valid = false;
+    this.blocks.delete(page);
+  }
+
+  /** FENCE.I and anything else that must forget all decoded code. */
+  flushCode(): void {
+    for (const [page, slots] of this.blocks) {
+      for (const b of slots) if (b !== undefined) b.valid = false;
+      this.mem.pageFlags[this.mem.pageIndex(page)] &= ~PAGE_CODE;
+    }
+    this.blocks.clear();
+    this.flushJumpCache();
+  }
+
+  /** Called whenever the virtual->physical mapping of code may have changed. */
+  flushJumpCache(): void {
+    for (let i = 0; i < 4; i++) {
+      this.jmpPc[i].fill(NaN);
+      this.jmpCache[i].length = 0;
+    }
+  }
+
+  // ---------------------------------------------------------------- run loop
+
+  /**
+   * Runs up to `budget` instructions (approximately: whole blocks). Returns
+   * the number retired. Stops early on WFI with nothing pending or when a
+   * device sets `stopRequested`.
+   */
+  run(budget: number): number {
+    const start = this.instret;
+    const limit = start + budget;
+    this.waiting = false;
+    while (this.instret < limit && !this.stopRequested && !this.waiting) {
+      if ((this.mip & this.mie) !== 0 && takePendingInterrupt(this)) continue;
+      const pc = this.pc;
+      const regime = this.iregime;
+      const jslot = (pc / 2) & ((1 << JMP_BITS) - 1);
+      let b: Block | undefined;
+      if (this.jmpPc[regime][jslot] === pc) b = this.jmpCache[regime][jslot];
+      let k = 0;
+      try {
+        if (b === undefined || !b.valid) {
+          b = this.blockAt(pc);
+          this.jmpPc[regime][jslot] = pc;
+          this.jmpCache[regime][jslot] = b;
+        }
+        const insns = b.insns;
+        const n = insns.length;
+        for (; k < n; k++) {
+          const ins = insns[k];
+          this.npc = this.pc + ins.len;
+          ins.exec(this, ins);
+          this.pc = this.npc;
+        }
+        this.instret += n;
+      } catch (e) {
+        if (e !== TRAP) throw e;
+        this.instret += k;
+        takeTrap(this, this.trapCause, this.trapTval, false);
+      }
+    }
+    return this.instret - start;
+  }
+}
+
+function regimeOf(priv: number, mstatus: number): Regime {
+  if (priv === Priv.M) return Regime.M;
+  if (priv === Priv.U) return Regime.U;
+  return (mstatus & MSTATUS_SUM) !== 0 ? Regime.SSum : Regime.S;
+}
+
+export { flushTranslations };

@@ -1,0 +1,118 @@
+/**
+ * The bare-metal machine (`tsxi run --bios none`): RAM at 0x8000_0000, a CLINT,
+ * and HTIF through the ELF's tohost/fromhost symbols, as Spike and QEMU's
+ * `spike` machine provide for the RISC-V test programs. Hart 0 starts in
+ * M-mode at the ELF entry point.
+ */
+import { readFileSync } from "node:fs";
+import { GuestMemory } from "../memory/guestMemory.js";
+import { Bus } from "../devices/bus.js";
+import { Clint } from "../devices/clint.js";
+import { Htif } from "../devices/htif.js";
+import { Hart } from "../cpu/riscv/hart.js";
+import { parseElf, ElfError } from "./elf.js";
+import { VmmError } from "./errors.js";
+
+export const RAM_BASE = 0x8000_0000;
+export const CLINT_BASE = 0x0200_0000;
+
+export interface BareMetalOptions {
+  kernel: string;
+  memoryBytes: number;
+  /** Upper bound on retired instructions; exceeding it is an error. */
+  maxInstructions?: number;
+  /** Console bytes from the guest. */
+  console: (bytes: Uint8Array) => void;
+}
+
+export interface BareMetalResult {
+  exitCode: number;
+  instructions: number;
+  seconds: number;
+}
+
+const SLICE = 100_000;
+
+export function loadBareMetal(opts: BareMetalOptions): { hart: Hart; htif: Htif; clint: Clint; flush: () => void } {
+  let file: Uint8Array;
+  try {
+    file = readFileSync(opts.kernel);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new VmmError(code === "ENOENT" ? `kernel ${opts.kernel}: no such file` : `kernel ${opts.kernel}: cannot read (${code ?? String(e)})`);
+  }
+  let image;
+  try {
+    image = parseElf(file, `kernel ${opts.kernel}`);
+  } catch (e) {
+    if (e instanceof ElfError) throw new VmmError(e.message);
+    throw e;
+  }
+  const mem = new GuestMemory(RAM_BASE, opts.memoryBytes);
+  for (const seg of image.segments) {
+    if (!mem.contains(seg.paddr, seg.memSize)) {
+      throw new VmmError(
+        `kernel ${opts.kernel}: segment at 0x${seg.paddr.toString(16)} (+0x${seg.memSize.toString(16)} bytes) lies outside RAM [0x${mem.base.toString(16)}, 0x${mem.end.toString(16)})`,
+      );
+    }
+    mem.writeBytes(seg.paddr, seg.fileBytes);
+    mem.fill(seg.paddr + seg.fileBytes.length, seg.memSize - seg.fileBytes.length, 0);
+  }
+  const tohost = image.symbols.get("tohost");
+  if (tohost === undefined) {
+    throw new VmmError(`kernel ${opts.kernel}: no 'tohost' symbol; --bios none needs HTIF (tohost/fromhost) to end the program`);
+  }
+  if (!mem.contains(tohost, 8) || tohost % 8 !== 0) {
+    throw new VmmError(`kernel ${opts.kernel}: 'tohost' at 0x${tohost.toString(16)} is not an aligned address in RAM`);
+  }
+  const fromhost = image.symbols.get("fromhost");
+
+  const bus = new Bus();
+  const hart = new Hart(0, mem, bus);
+  const clint = new Clint([hart]);
+  bus.register("clint", CLINT_BASE, 0x10000, clint);
+  hart.readTime = () => clint.now();
+  let out: number[] = [];
+  const flush = (): void => {
+    if (out.length > 0) opts.console(Uint8Array.from(out));
+    out = [];
+  };
+  const htif = new Htif(mem, tohost, fromhost !== undefined && mem.contains(fromhost, 8) ? fromhost : undefined, (b) => {
+    out.push(b);
+    if (b === 10 || out.length >= 4096) flush();
+  });
+  htif.onExit = () => {
+    hart.stopRequested = true;
+  };
+  hart.pc = image.entry;
+  return { hart, htif, clint, flush };
+}
+
+/** Runs the program to its HTIF exit and returns the guest's exit status. */
+export function runBareMetal(opts: BareMetalOptions): BareMetalResult {
+  const { hart, htif, clint, flush } = loadBareMetal(opts);
+  const max = opts.maxInstructions ?? Infinity;
+  const wait = new Int32Array(new SharedArrayBuffer(4));
+  const t0 = performance.now();
+  try {
+    while (!hart.stopRequested) {
+      if (hart.instret >= max) {
+        throw new VmmError(`guest did not finish within ${max} instructions (pc 0x${BigInt.asUintN(64, BigInt(hart.pc)).toString(16)})`);
+      }
+      hart.run(Math.min(SLICE, max - hart.instret));
+      clint.update();
+      if (hart.waiting && (hart.mip & hart.mie) === 0) {
+        const ms = clint.msUntilNextDeadline();
+        if (ms === Infinity || (hart.mie & (1 << 7)) === 0) {
+          throw new VmmError(`guest waits for an interrupt (WFI at pc 0x${BigInt.asUintN(64, BigInt(hart.pc)).toString(16)}) that nothing will raise`);
+        }
+        Atomics.wait(wait, 0, 0, Math.min(ms, 100));
+        clint.update();
+      }
+    }
+  } finally {
+    flush();
+  }
+  if (htif.error !== undefined) throw new VmmError(htif.error);
+  return { exitCode: htif.exitCode ?? 0, instructions: hart.instret, seconds: (performance.now() - t0) / 1000 };
+}
