@@ -212,7 +212,7 @@ export function csrRead(h: Hart, csr: number, raw: number): bigint {
     for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(h.pmpcfg[base + k]);
     return v;
   }
-  if (csr >= 0x3b0 && csr < 0x3b0 + 16) return BigInt(h.pmpaddr[csr - 0x3b0]);
+  if (csr >= 0x3b0 && csr < 0x3b0 + 16) return h.pmpaddr[csr - 0x3b0];
   if (csr >= 0x3b0 + 16 && csr <= 0x3ef) return 0n; // pmpaddr16..63 not implemented: read-only zero
   if (csr >= 0x3a4 && csr <= 0x3ae && (csr & 1) === 0) return 0n; // pmpcfg4..14
   if ((csr >= 0xb03 && csr <= 0xb1f) || (csr >= 0x323 && csr <= 0x33f)) return 0n; // mhpmcounter/event
@@ -353,7 +353,7 @@ export function csrWrite(h: Hart, csr: number, v: bigint, raw: number): void {
     if (h.pmpcfg[i] & 0x80) return;
     // An entry locked in TOR mode also locks the address register below it.
     if (i + 1 < 16 && (h.pmpcfg[i + 1] & 0x98) === 0x88) return;
-    h.pmpaddr[i] = Number(BigInt.asUintN(54, v));
+    h.pmpaddr[i] = BigInt.asUintN(54, v);
     updatePmpRanges(h);
     return;
   }

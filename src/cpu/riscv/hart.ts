@@ -78,7 +78,7 @@ export class Hart {
   satpAsid = 0;
   satpPpn = 0;
   readonly pmpcfg = new Uint8Array(16);
-  readonly pmpaddr = new Float64Array(16);
+  readonly pmpaddr = new BigUint64Array(16);
   /** Byte ranges [pmpLo, pmpHi) decoded from pmpcfg/pmpaddr; empty when OFF. */
   readonly pmpLo = new Float64Array(16);
   readonly pmpHi = new Float64Array(16);

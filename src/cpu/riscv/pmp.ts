@@ -21,18 +21,19 @@ export function updatePmpRanges(h: Hart): void {
     let lo = 0;
     let hi = 0;
     if (a === PMP_TOR) {
-      lo = i === 0 ? 0 : h.pmpaddr[i - 1] * 4;
-      hi = addr * 4;
+      lo = i === 0 ? 0 : Number(h.pmpaddr[i - 1] * 4n);
+      hi = Number(addr * 4n);
     } else if (a === PMP_NA4) {
-      lo = addr * 4;
+      lo = Number(addr * 4n);
       hi = lo + 4;
     } else if (a === PMP_NAPOT) {
       // Trailing ones of pmpaddr give the size: 2^(ones + 3) bytes.
-      let ones = 0;
-      for (let x = addr; x % 2 === 1; x = (x - 1) / 2) ones++;
-      const size = 2 ** (ones + 3);
-      lo = Math.floor((addr * 4) / size) * size;
-      hi = lo + size;
+      let ones = 0n;
+      while ((addr >> ones) & 1n) ones++;
+      const size = 1n << (ones + 3n);
+      const base = ((addr * 4n) / size) * size;
+      lo = Number(base);
+      hi = Number(base + size);
     }
     h.pmpLo[i] = lo;
     h.pmpHi[i] = hi;
