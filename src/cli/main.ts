@@ -1,27 +1,37 @@
 #!/usr/bin/env node
 /**
  * The `tsxi` command. Option names follow QEMU's where they exist.
- * Exit status: the guest's own status for a guest that exits; 125 when tsxi
- * itself cannot run the guest (bad option, bad image, runaway guest).
+ * Exit status: the guest's own status (0 after a clean poweroff); 125 when
+ * tsxi itself cannot run the guest (bad option, bad image, runaway guest).
  */
 import { parseArgs } from "node:util";
 import { writeSync } from "node:fs";
 import { runBareMetal } from "../vmm/bareMetal.js";
 import { VmmError } from "../vmm/errors.js";
+import { VirtMachine } from "../vmm/virtMachine.js";
+import { attachTerminal } from "./terminal.js";
 
 const EXIT_TSXI_ERROR = 125;
 
-const USAGE = `usage: tsxi run --bios none --kernel PROGRAM.elf [options]
+const USAGE = `usage: tsxi run [options]
 
-Runs a RISC-V RV64GC guest.
+Runs a RISC-V RV64GC guest on tsxi's virt machine (QEMU virt compatible).
 
 options:
-  --bios none              bare-metal mode: start the ELF in M-mode, HTIF console and exit
-  --kernel FILE            the ELF64 RISC-V program to run
-  -m, --memory SIZE        guest RAM, e.g. 128M or 1G (default 128M; a plain number is MiB)
-  --max-instructions N     stop with an error after N instructions
+  --kernel FILE            Linux kernel (RISC-V Image or ELF), or with --bios none an ELF program
+  --initrd FILE            initial ramdisk
+  --append CMDLINE         kernel command line (default: console=ttyS0)
+  --bios none|PATH         none: bare-metal ELF in M-mode with HTIF (riscv-tests);
+                           PATH: M-mode firmware such as OpenSBI fw_jump.bin/fw_dynamic.bin;
+                           default: tsxi's built-in SBI, the kernel starts in S-mode
+  -m, --memory SIZE        guest RAM, e.g. 512M or 1G (default 512M; a plain number is MiB)
+  --smp N                  number of harts (default 1)
+  --nographic              accepted for QEMU compatibility: the console is always this terminal
+  --max-instructions N     (--bios none) stop with an error after N instructions
   --stats                  print instructions, seconds and MIPS to stderr at exit
-  -h, --help               show this help`;
+  -h, --help               show this help
+
+console: Ctrl-A X exits, Ctrl-A Ctrl-A sends Ctrl-A.`;
 
 class UsageError extends Error {}
 
@@ -36,13 +46,23 @@ export function parseSize(s: string): number {
   return bytes;
 }
 
-function run(argv: string[]): number {
+function positiveInt(name: string, s: string): number {
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer, got '${s}'`);
+  return n;
+}
+
+async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       bios: { type: "string" },
       kernel: { type: "string" },
+      initrd: { type: "string" },
+      append: { type: "string" },
       memory: { type: "string", short: "m" },
+      smp: { type: "string" },
+      nographic: { type: "boolean" },
       "max-instructions": { type: "string" },
       stats: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -54,32 +74,51 @@ function run(argv: string[]): number {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  if (values.bios !== "none") {
-    throw new UsageError(values.bios === undefined ? "--bios is required (only --bios none is available so far)" : `--bios ${values.bios}: only --bios none is available so far`);
-  }
   if (values.kernel === undefined) throw new UsageError("--kernel FILE is required");
-  let max: number | undefined;
-  if (values["max-instructions"] !== undefined) {
-    max = Number(values["max-instructions"]);
-    if (!Number.isSafeInteger(max) || max <= 0) throw new UsageError(`--max-instructions must be a positive integer, got '${values["max-instructions"]}'`);
+  const t0 = performance.now();
+  if (values.bios === "none") {
+    const result = runBareMetal({
+      kernel: values.kernel,
+      memoryBytes: parseSize(values.memory ?? "128M"),
+      maxInstructions: values["max-instructions"] === undefined ? undefined : positiveInt("--max-instructions", values["max-instructions"]),
+      console: (b) => writeSync(1, b),
+    });
+    if (values.stats) stats(result.instructions, result.seconds);
+    return result.exitCode;
   }
-  const result = runBareMetal({
+  if (values["max-instructions"] !== undefined) throw new UsageError("--max-instructions applies to --bios none only");
+  const config = {
+    memoryBytes: parseSize(values.memory ?? "512M"),
+    harts: values.smp === undefined ? 1 : positiveInt("--smp", values.smp),
+    bios: values.bios,
     kernel: values.kernel,
-    memoryBytes: parseSize(values.memory ?? "128M"),
-    maxInstructions: max,
-    console: (b) => writeSync(1, b),
-  });
-  if (values.stats) {
-    const mips = result.instructions / result.seconds / 1e6;
-    process.stderr.write(`tsxi: ${result.instructions} instructions in ${result.seconds.toFixed(3)} s (${mips.toFixed(1)} MIPS)\n`);
+    initrd: values.initrd,
+    append: values.append ?? "console=ttyS0",
+    consoleOut: (b: Uint8Array) => writeSync(1, b),
+  };
+  for (;;) {
+    const vm = new VirtMachine(config);
+    const term = attachTerminal((b) => vm.input(b), () => vm.stop({ kind: "poweroff", code: 0 }));
+    let event;
+    try {
+      event = await vm.run();
+    } finally {
+      term.close();
+    }
+    if (values.stats) stats(vm.instructions(), (performance.now() - t0) / 1000);
+    if (event.kind === "poweroff") return event.code;
   }
-  return result.exitCode;
 }
 
-export function main(argv: string[]): number {
+function stats(instructions: number, seconds: number): void {
+  const mips = instructions / seconds / 1e6;
+  process.stderr.write(`tsxi: ${instructions} instructions in ${seconds.toFixed(3)} s (${mips.toFixed(1)} MIPS)\n`);
+}
+
+export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
-    if (cmd === "run") return run(rest);
+    if (cmd === "run") return await run(rest);
     if (cmd === undefined || cmd === "-h" || cmd === "--help" || cmd === "help") {
       process.stdout.write(USAGE + "\n");
       return cmd === undefined ? 2 : 0;
@@ -98,4 +137,4 @@ export function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -12,9 +12,8 @@ import { Htif } from "../devices/htif.js";
 import { Hart } from "../cpu/riscv/hart.js";
 import { parseElf, ElfError } from "./elf.js";
 import { VmmError } from "./errors.js";
+import { RAM_BASE, CLINT_BASE, CLINT_SIZE } from "./virtLayout.js";
 
-export const RAM_BASE = 0x8000_0000;
-export const CLINT_BASE = 0x0200_0000;
 
 export interface BareMetalOptions {
   kernel: string;
@@ -70,7 +69,7 @@ export function loadBareMetal(opts: BareMetalOptions): { hart: Hart; htif: Htif;
   const bus = new Bus();
   const hart = new Hart(0, mem, bus);
   const clint = new Clint([hart]);
-  bus.register("clint", CLINT_BASE, 0x10000, clint);
+  bus.register("clint", CLINT_BASE, CLINT_SIZE, clint);
   hart.readTime = () => clint.now();
   let out: number[] = [];
   const flush = (): void => {

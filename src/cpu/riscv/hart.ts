@@ -121,6 +121,12 @@ export class Hart {
   readonly i32: Int32Array;
   /** Platform timer (mtime) read by the time CSR; replaced by the platform. */
   readTime: () => number = () => 0;
+  /**
+   * Hypervisor call interface: when set, an ECALL from S-mode is handled here
+   * (tsxi's built-in SBI) instead of trapping to M-mode, and execution
+   * continues after the ECALL.
+   */
+  hypercall: ((h: Hart) => void) | undefined = undefined;
 
   constructor(
     readonly hartId: number,

@@ -9,10 +9,11 @@ import type { Hart } from "../hart.js";
 import { Priv } from "../hart.js";
 import type { Insn } from "../insn.js";
 import { csrRead, csrWrite, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW } from "../csr.js";
-import { Cause, TRAP } from "../trap.js";
+import { Access, Cause, TRAP } from "../trap.js";
 import { mret as doMret, sret as doSret } from "../privileged.js";
 import { flushPage, flushTranslations } from "../mmu.js";
 import { fromBig, r, toBig } from "../i64.js";
+import { CACHE_BLOCK_BYTES } from "../isa.js";
 
 type E = (h: Hart, i: Insn) => void;
 
@@ -58,6 +59,10 @@ export const csrrci: E = (h, i) => {
 };
 
 export const ecall: E = (h) => {
+  if (h.priv === Priv.S && h.hypercall !== undefined) {
+    h.hypercall(h);
+    return;
+  }
   h.raise(h.priv === Priv.U ? Cause.EcallU : h.priv === Priv.S ? Cause.EcallS : Cause.EcallM, 0, 0);
 };
 
@@ -94,7 +99,7 @@ export const fence_i: E = (h) => h.flushCode();
 
 // ------------------------------------------------------------------ Zicbom / Zicboz
 
-const CBLOCK = 64;
+const CBLOCK = CACHE_BLOCK_BYTES;
 
 /** Whether a CBO with enable field at `shift` in menvcfg/senvcfg may run at this privilege. */
 function cboEnabled(h: Hart, shift: number, width: number): boolean {
@@ -140,6 +145,6 @@ export const cbo_zero: E = (h, i) => {
   blockAddr(h, i);
   const lo = r[0];
   const hi = r[1];
-  h.translateData(lo, hi, 1, CBLOCK); // fault before writing anything
+  h.translateData(lo, hi, Access.Write, CBLOCK); // fault before writing anything
   for (let k = 0; k < CBLOCK; k += 8) h.store64((lo + k) | 0, hi, 0, 0);
 };
