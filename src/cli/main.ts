@@ -10,6 +10,7 @@ import { runBareMetal } from "../vmm/bareMetal.js";
 import { VmmError } from "../vmm/errors.js";
 import { VirtMachine } from "../vmm/virtMachine.js";
 import { attachTerminal } from "./terminal.js";
+import { DEFAULT_GUEST } from "./defaultGuest.js";
 
 const EXIT_TSXI_ERROR = 125;
 
@@ -19,6 +20,7 @@ Runs a RISC-V RV64GC guest on tsxi's virt machine (QEMU virt compatible).
 
 options:
   --kernel FILE            Linux kernel (RISC-V Image or ELF), or with --bios none an ELF program
+                           (default: the bundled default guest, Linux + busybox)
   --initrd FILE            initial ramdisk
   --append CMDLINE         kernel command line (default: console=ttyS0)
   --bios none|PATH         none: bare-metal ELF in M-mode with HTIF (riscv-tests);
@@ -74,9 +76,9 @@ async function run(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  if (values.kernel === undefined) throw new UsageError("--kernel FILE is required");
   const t0 = performance.now();
   if (values.bios === "none") {
+    if (values.kernel === undefined) throw new UsageError("--bios none needs --kernel PROGRAM.elf");
     const result = runBareMetal({
       kernel: values.kernel,
       memoryBytes: parseSize(values.memory ?? "128M"),
@@ -91,8 +93,9 @@ async function run(argv: string[]): Promise<number> {
     memoryBytes: parseSize(values.memory ?? "512M"),
     harts: values.smp === undefined ? 1 : positiveInt("--smp", values.smp),
     bios: values.bios,
-    kernel: values.kernel,
-    initrd: values.initrd,
+    // No image arguments: the default guest that ships with tsxi.
+    kernel: values.kernel ?? DEFAULT_GUEST.kernel,
+    initrd: values.initrd ?? (values.kernel === undefined ? DEFAULT_GUEST.initrd : undefined),
     append: values.append ?? "console=ttyS0",
     consoleOut: (b: Uint8Array) => writeSync(1, b),
   };

@@ -45,7 +45,7 @@ export function virtDeviceTree(d: VirtDescription): Uint8Array {
     const ic = cpu.child("interrupt-controller");
     const icPh = nextPhandle++;
     intc.push(icPh);
-    ic.u32("#interrupt-cells", 1).empty("interrupt-controller").str("compatible", "riscv,cpu-intc").u32("phandle", icPh);
+    ic.u32("#address-cells", 0).u32("#interrupt-cells", 1).empty("interrupt-controller").str("compatible", "riscv,cpu-intc").u32("phandle", icPh);
   }
   const cluster = cpus.child("cpu-map").child("cluster0");
   cpuPhandles.forEach((ph, h) => cluster.child(`core${h}`).u32("cpu", ph));
