@@ -62,3 +62,8 @@ tohost: .dword 0;                \
   .align 6;                      \
   .globl fromhost;               \
 fromhost: .dword 0
+
+/* Fails unless register `reg` equals register `expected`; sets TESTNUM first. */
+#define CHECK_REG(n, reg, expected) \
+  li TESTNUM, n;                 \
+  bne reg, expected, fail
