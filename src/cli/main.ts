@@ -28,6 +28,10 @@ options:
                            default: tsxi's built-in SBI, the kernel starts in S-mode
   -m, --memory SIZE        guest RAM, e.g. 512M or 1G (default 512M; a plain number is MiB)
   --smp N                  number of harts (default 1)
+  --drive file=PATH,format=raw[,readonly=on]
+                           a virtio-blk disk backed by a raw image (repeatable: vda, vdb, ...)
+  --netdev user            a virtio-net NIC behind user-mode NAT: DHCP gives 10.0.2.15,
+                           10.0.2.2 is the host's loopback (TCP)
   --nographic              accepted for QEMU compatibility: the console is always this terminal
   --max-instructions N     (--bios none) stop with an error after N instructions
   --stats                  print instructions, seconds and MIPS to stderr at exit
@@ -48,6 +52,35 @@ export function parseSize(s: string): number {
   return bytes;
 }
 
+/** Parses QEMU's `-drive` value: file=PATH,format=raw[,readonly=on|off][,if=virtio]. */
+export function parseDrive(s: string): { file: string; readOnly: boolean } {
+  let file: string | undefined;
+  let readOnly = false;
+  for (const part of s.split(",")) {
+    const eq = part.indexOf("=");
+    const key = eq < 0 ? part : part.slice(0, eq);
+    const value = eq < 0 ? "" : part.slice(eq + 1);
+    if (key === "file" && value !== "") file = value;
+    else if (key === "format") {
+      if (value !== "raw") throw new UsageError(`--drive: format '${value}' is not supported (use format=raw)`);
+    } else if (key === "readonly") {
+      if (value !== "on" && value !== "off") throw new UsageError(`--drive: readonly must be on or off, got '${value}'`);
+      readOnly = value === "on";
+    } else if (key === "if") {
+      if (value !== "virtio") throw new UsageError(`--drive: interface '${value}' is not supported (use if=virtio)`);
+    } else throw new UsageError(`--drive: unknown parameter '${part}' (expected file=PATH,format=raw[,readonly=on])`);
+  }
+  if (file === undefined) throw new UsageError("--drive needs file=PATH");
+  return { file, readOnly };
+}
+
+function parseNetdev(s: string): boolean {
+  const [kind, ...rest] = s.split(",");
+  if (kind !== "user") throw new UsageError(`--netdev: backend '${kind}' is not supported (use --netdev user)`);
+  for (const p of rest) if (!p.startsWith("id=")) throw new UsageError(`--netdev user: unknown parameter '${p}'`);
+  return true;
+}
+
 function positiveInt(name: string, s: string): number {
   const n = Number(s);
   if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer, got '${s}'`);
@@ -65,6 +98,8 @@ async function run(argv: string[]): Promise<number> {
       memory: { type: "string", short: "m" },
       smp: { type: "string" },
       nographic: { type: "boolean" },
+      drive: { type: "string", multiple: true },
+      netdev: { type: "string" },
       "max-instructions": { type: "string" },
       stats: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -98,6 +133,9 @@ async function run(argv: string[]): Promise<number> {
     initrd: values.initrd ?? (values.kernel === undefined ? DEFAULT_GUEST.initrd : undefined),
     append: values.append ?? "console=ttyS0",
     consoleOut: (b: Uint8Array) => writeSync(1, b),
+    drives: (values.drive ?? []).map(parseDrive),
+    userNet: values.netdev === undefined ? false : parseNetdev(values.netdev),
+    warn: (line: string) => process.stderr.write(`tsxi: ${line}\n`),
   };
   for (;;) {
     const vm = new VirtMachine(config);
@@ -107,6 +145,7 @@ async function run(argv: string[]): Promise<number> {
       event = await vm.run();
     } finally {
       term.close();
+      vm.close();
     }
     if (values.stats) stats(vm.instructions(), (performance.now() - t0) / 1000);
     if (event.kind === "poweroff") return event.code;

@@ -21,6 +21,14 @@ import { BuiltinFirmware } from "./builtinFirmware.js";
 import { loadFirmware, loadKernel, placeTop, readImage } from "./bootLoader.js";
 import { virtDeviceTree } from "./virtDeviceTree.js";
 import { VmmError } from "./errors.js";
+import { MmioTransport } from "../devices/virtio/mmioTransport.js";
+import type { VirtioDevice } from "../devices/virtio/device.js";
+import { VirtioBlk } from "../devices/virtio/blk.js";
+import { VirtioNet } from "../devices/virtio/net.js";
+import { VirtioRng } from "../devices/virtio/rng.js";
+import { RawFileBackend } from "../modules/storage/rawFile.js";
+import { BlockBackendError } from "../modules/storage/blockBackend.js";
+import { UserNet } from "../modules/network/userNet.js";
 import * as L from "./virtLayout.js";
 
 export interface VirtConfig {
@@ -33,7 +41,16 @@ export interface VirtConfig {
   append: string;
   /** Guest console output. */
   consoleOut: (bytes: Uint8Array) => void;
+  /** Raw disk images, in the order the guest sees them (vda, vdb, ...). */
+  drives?: { file: string; readOnly: boolean }[];
+  /** A virtio-net NIC with a user-mode NAT backend (QEMU's -netdev user). */
+  userNet?: boolean;
+  /** One-line reports of device trouble (a broken virtqueue, a disk I/O error). */
+  warn?: (line: string) => void;
 }
+
+/** The NIC's MAC address, QEMU's default. */
+const GUEST_MAC = Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);
 
 /** Instructions per hart between checks of timers and other harts. */
 const SLICE = 50_000;
@@ -52,6 +69,7 @@ export class VirtMachine {
   private readonly firmware: BuiltinFirmware | undefined;
   private power: PowerEvent | undefined;
   private wakeUp: (() => void) | undefined;
+  private readonly closers: (() => void)[] = [];
 
   constructor(cfg: VirtConfig) {
     if (cfg.harts < 1 || cfg.harts > 64) throw new VmmError(`--smp ${cfg.harts}: tsxi supports 1 to 64 harts`);
@@ -79,17 +97,28 @@ export class VirtMachine {
     const fw = cfg.bios !== undefined ? loadFirmware(this.mem, cfg.bios) : undefined;
     const kernel = loadKernel(this.mem, cfg.kernel, fw?.end ?? this.mem.base);
     const initrd = cfg.initrd !== undefined ? readImage(cfg.initrd, "initrd") : undefined;
-    const probe = virtDeviceTree({ memoryBytes: cfg.memoryBytes, harts: cfg.harts, bootargs: cfg.append, virtioSlots: 0, initrd: initrd ? { start: 0, end: 0 } : undefined });
+    const probe = virtDeviceTree({ memoryBytes: cfg.memoryBytes, harts: cfg.harts, bootargs: cfg.append, virtioSlots: L.VIRTIO_COUNT, initrd: initrd ? { start: 0, end: 0 } : undefined });
     const top = placeTop(this.mem, probe.length + 4096, initrd?.length, kernel.end);
     const dtb = virtDeviceTree({
       memoryBytes: cfg.memoryBytes,
       harts: cfg.harts,
       bootargs: cfg.append,
-      virtioSlots: 0,
+      virtioSlots: L.VIRTIO_COUNT,
       initrd: top.initrd,
     });
     if (initrd !== undefined && top.initrd !== undefined) this.mem.writeBytes(top.initrd.start, initrd);
     this.mem.writeBytes(top.dtb, dtb);
+
+    // virtio-mmio slots, opened last so a bad boot image leaves no disk open.
+    const devices = this.virtioDevices(cfg);
+    for (let n = 0; n < L.VIRTIO_COUNT; n++) {
+      const base = L.VIRTIO_BASE + n * L.VIRTIO_STRIDE;
+      const warn = cfg.warn ?? (() => {});
+      const transport = new MmioTransport(this.mem, plic.line(L.VIRTIO_IRQ + n), devices[n], (dev, why) =>
+        warn(`${dev.name} at 0x${base.toString(16)}: device needs reset: ${why}`),
+      );
+      bus.register(`virtio${n}`, base, L.VIRTIO_STRIDE, transport);
+    }
 
     if (fw === undefined) {
       this.firmware = new BuiltinFirmware(this.harts, {
@@ -114,6 +143,40 @@ export class VirtMachine {
         h.setX(12, BigInt(info));
       }
     }
+  }
+
+  /** The virtio devices in slot order: disks, then the NIC, then the entropy source. */
+  private virtioDevices(cfg: VirtConfig): VirtioDevice[] {
+    const devices: VirtioDevice[] = [];
+    const warn = cfg.warn ?? (() => {});
+    try {
+      for (const [k, d] of (cfg.drives ?? []).entries()) {
+        const disk = new RawFileBackend(d.file, d.readOnly);
+        this.closers.push(() => disk.close());
+        devices.push(new VirtioBlk(disk, `tsxi-disk${k}`, warn));
+      }
+    } catch (e) {
+      this.close();
+      if (e instanceof BlockBackendError) throw new VmmError(`--drive: ${e.message}`);
+      throw e;
+    }
+    if (cfg.userNet) {
+      const nic: VirtioNet = new VirtioNet(GUEST_MAC, (frame) => backend.receive(frame));
+      const backend = new UserNet({ send: (frame) => nic.deliver(frame) });
+      this.closers.push(() => backend.close());
+      devices.push(nic);
+    }
+    devices.push(new VirtioRng());
+    if (devices.length > L.VIRTIO_COUNT) {
+      this.close();
+      throw new VmmError(`too many virtio devices: ${devices.length} (the virt machine has ${L.VIRTIO_COUNT} slots)`);
+    }
+    return devices;
+  }
+
+  /** Releases host resources: disk files, sockets. */
+  close(): void {
+    for (const c of this.closers.splice(0)) c();
   }
 
   private powerEvent(e: PowerEvent): void {
