@@ -3,7 +3,7 @@
  * S-mode kernels that boot without M-mode firmware (RISC-V SBI spec v2.0).
  * An ECALL from S-mode is handed here instead of trapping to M-mode; the
  * result goes back in a0 (error) and a1 (value) and the guest continues after
- * the ECALL. Base, TIME, IPI, RFENCE, HSM, SRST, DBCN and the legacy
+ * the ECALL. Base, TIME, IPI, RFENCE, HSM, SRST, DBCN, PMU and the legacy
  * extensions (§5) are implemented over an `SbiPlatform`, which is the machine
  * (timers, harts, console, power).
  */
@@ -40,6 +40,7 @@ export const enum Ext {
   Hsm = 0x48534d,
   Srst = 0x53525354,
   Dbcn = 0x4442434e,
+  Pmu = 0x504d55,
 }
 
 /** HSM hart states (§9). */
@@ -73,7 +74,15 @@ const SPEC_VERSION = 2 << 24; // v2.0
 /** Implementation ID: not one of the spec's registered IDs (§4.9); tsxi's own. */
 const IMPL_ID = 0x7473;
 const IMPL_VERSION = 1;
-const EXTENSIONS = [Ext.Base, Ext.Time, Ext.Ipi, Ext.Rfence, Ext.Hsm, Ext.Srst, Ext.Dbcn];
+const EXTENSIONS = [Ext.Base, Ext.Time, Ext.Ipi, Ext.Rfence, Ext.Hsm, Ext.Srst, Ext.Dbcn, Ext.Pmu];
+/**
+ * PMU counters (§11): the fixed hardware counters cycle, time, instret, which
+ * always run. Linux's SBI PMU driver is also what sets scounteren.TM, so
+ * without this extension user mode (the vDSO's clock_gettime) cannot read time.
+ */
+const PMU_COUNTER_CSRS = [0xc00, 0xc01, 0xc02];
+/** Generic hardware events (§11.2, type 0): cycles and instructions, on counters 0 and 2. */
+const PMU_EVENT_COUNTER = new Map([[1, 0], [2, 2]]);
 const LEGACY = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 
 const A0 = 10;
@@ -186,6 +195,8 @@ export function sbiCall(h: Hart, p: SbiPlatform): void {
       }
       return ret(h, SbiError.NotSupported);
     }
+    case Ext.Pmu:
+      return pmuCall(h, fid);
     // Legacy extensions (§5): a0 carries the result, a1 is left alone.
     case Ext.LegacySetTimer:
       p.setTimer(h.hartId, arg(h, 0));
@@ -227,4 +238,35 @@ export function sbiCall(h: Hart, p: SbiPlatform): void {
       return;
   }
   ret(h, SbiError.NotSupported);
+}
+
+/** The PMU extension (§11) over the fixed counters. */
+function pmuCall(h: Hart, fid: number): void {
+  const counters = PMU_COUNTER_CSRS.length;
+  switch (fid) {
+    case 0: // num_counters
+      return ret(h, SbiError.Success, counters);
+    case 1: { // counter_get_info: csr in [11:0], width - 1 in [17:12], type hardware (bit 63 clear)
+      const idx = arg(h, 0);
+      if (idx >= BigInt(counters)) return ret(h, SbiError.InvalidParam);
+      return ret(h, SbiError.Success, PMU_COUNTER_CSRS[Number(idx)] | (63 << 12));
+    }
+    case 2: { // counter_config_matching(base, mask, flags, event_idx, event_data)
+      const base = arg(h, 0);
+      const mask = arg(h, 1);
+      const event = arg(h, 3);
+      const counter = event >> 16n === 0n ? PMU_EVENT_COUNTER.get(Number(event & 0xffffn)) : undefined;
+      if (counter === undefined) return ret(h, SbiError.NotSupported);
+      const bit = BigInt(counter) - base;
+      if (bit < 0n || bit >= 64n || ((mask >> bit) & 1n) === 0n) return ret(h, SbiError.NotSupported);
+      return ret(h, SbiError.Success, counter);
+    }
+    case 3: // counter_start, counter_stop: the fixed counters always run
+    case 4:
+      return ret(h, SbiError.Success);
+    case 5: // counter_fw_read, counter_fw_read_hi: there are no firmware counters
+    case 6:
+      return ret(h, SbiError.InvalidParam);
+  }
+  return ret(h, SbiError.NotSupported); // snapshot shared memory, event info
 }

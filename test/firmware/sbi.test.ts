@@ -98,3 +98,17 @@ test("legacy console and shutdown", () => {
   call(h, p, 8, 0);
   assert.deepEqual(p.resets, [["shutdown", 0]]);
 });
+
+test("PMU: the fixed counters cycle, time and instret, and event matching", () => {
+  const { h, p } = setup();
+  assert.deepEqual(call(h, p, 0x10, 3, 0x504d55n), [0n, 1n]);
+  assert.deepEqual(call(h, p, 0x504d55, 0), [0n, 3n]);
+  assert.deepEqual(call(h, p, 0x504d55, 1, 0n), [0n, BigInt(0xc00 | (63 << 12))]);
+  assert.deepEqual(call(h, p, 0x504d55, 1, 2n), [0n, BigInt(0xc02 | (63 << 12))]);
+  assert.equal(call(h, p, 0x504d55, 1, 3n)[0], -3n);
+  assert.deepEqual(call(h, p, 0x504d55, 2, 0n, 0b111n, 0n, 2n), [0n, 2n], "instructions on counter 2");
+  assert.equal(call(h, p, 0x504d55, 2, 0n, 0b011n, 0n, 2n)[0], -2n, "counter 2 not in the mask");
+  assert.equal(call(h, p, 0x504d55, 2, 0n, 0b111n, 0n, 0x10005n)[0], -2n, "cache events are not supported");
+  assert.equal(call(h, p, 0x504d55, 3, 0n, 1n, 0n, 0n)[0], 0n);
+  assert.equal(call(h, p, 0x504d55, 5, 0n)[0], -3n, "no firmware counters");
+});
