@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: guest MIPS of the interpreter on small guest kernels,
- * assembled from bench/guest/*.S with Debian's riscv64 cross toolchain.
- * Prints a table; never asserts on time.
+ * assembled from bench/guest/*.S with Debian's riscv64 cross toolchain,
+ * then boot-to-shell time of Linux under tsxi and QEMU (bench/boot.ts).
+ * `node dist/bench/run.js [mips|boot]` runs one section; no argument runs both.
+ * Prints tables; never asserts on time.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync } from "node:fs";
@@ -9,13 +11,15 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runBareMetal } from "../src/vmm/bareMetal.js";
+import { bootBench } from "./boot.js";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const GUEST = join(REPO, "bench", "guest");
 const INCLUDE = join(REPO, "test", "guest", "include");
-const out = mkdtempSync(join(tmpdir(), "tsxi-bench-"));
+const section = process.argv[2];
+if (section !== undefined && section !== "mips" && section !== "boot") throw new Error(`usage: run.js [mips|boot]`);
 
-function build(name: string): string {
+function build(out: string, name: string): string {
   const elf = join(out, name.replace(/\.S$/, ".elf"));
   execFileSync("riscv64-linux-gnu-gcc", [
     "-march=rv64gc", "-mabi=lp64d", "-mcmodel=medany", "-fno-pic", "-static", "-nostdlib", "-nostartfiles",
@@ -25,11 +29,15 @@ function build(name: string): string {
 }
 
 console.log(`tsxi bench — node ${process.version}, ${process.arch}`);
-console.log("kernel        instructions      seconds     MIPS");
-for (const name of readdirSync(GUEST).filter((n) => n.endsWith(".S")).sort()) {
-  const elf = build(name);
-  const r = runBareMetal({ kernel: elf, memoryBytes: 64 << 20, console: () => {} });
-  if (r.exitCode !== 0) throw new Error(`${name}: guest exited with ${r.exitCode}`);
-  const mips = r.instructions / r.seconds / 1e6;
-  console.log(`${name.replace(/\.S$/, "").padEnd(12)} ${String(r.instructions).padStart(13)} ${r.seconds.toFixed(3).padStart(12)} ${mips.toFixed(1).padStart(8)}`);
+if (section !== "boot") {
+  const out = mkdtempSync(join(tmpdir(), "tsxi-bench-"));
+  console.log("kernel        instructions      seconds     MIPS");
+  for (const name of readdirSync(GUEST).filter((n) => n.endsWith(".S")).sort()) {
+    const elf = build(out, name);
+    const r = runBareMetal({ kernel: elf, memoryBytes: 64 << 20, console: () => {} });
+    if (r.exitCode !== 0) throw new Error(`${name}: guest exited with ${r.exitCode}`);
+    const mips = r.instructions / r.seconds / 1e6;
+    console.log(`${name.replace(/\.S$/, "").padEnd(12)} ${String(r.instructions).padStart(13)} ${r.seconds.toFixed(3).padStart(12)} ${mips.toFixed(1).padStart(8)}`);
+  }
 }
+if (section !== "mips") await bootBench(REPO);

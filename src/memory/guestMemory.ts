@@ -22,6 +22,14 @@ export class GuestMemoryError extends Error {
 export const PAGE_CODE = 1;
 export const PAGE_WATCH = 2;
 
+/** What another world needs to map the same guest RAM (structured-clonable). */
+export interface SharedGuestMemory {
+  base: number;
+  size: number;
+  machine: SharedArrayBuffer;
+  pageMap: SharedArrayBuffer;
+}
+
 export class GuestMemory {
   readonly base: number;
   readonly size: number;
@@ -31,12 +39,18 @@ export class GuestMemory {
   readonly u8: Uint8Array;
   readonly u16: Uint16Array;
   readonly i32: Int32Array;
-  /** One byte per guest page: PAGE_CODE | PAGE_WATCH. */
+  /**
+   * One byte per guest page: PAGE_CODE | PAGE_WATCH. Private to this world:
+   * each world tracks the code its own hart decoded. A store by another hart
+   * (or DMA) to that code becomes visible at FENCE.I, as the ISA requires
+   * (Unprivileged ISA, Zifencei).
+   */
   readonly pageFlags: Uint8Array;
   private readonly codeWriteListeners: ((guestPage: number) => void)[] = [];
   private readonly watchers: { start: number; end: number; fn: (gpa: number, len: number) => void }[] = [];
 
-  constructor(base: number, size: number, machine?: MachineMemory) {
+  /** New guest RAM backed by fresh machine pages, or (`shared`) another world's view of existing guest RAM. */
+  constructor(base: number, size: number, shared?: SharedGuestMemory) {
     if (base % PAGE_SIZE !== 0 || size % PAGE_SIZE !== 0 || size <= 0) {
       throw new GuestMemoryError(`guest RAM base and size must be page aligned (base ${base}, size ${size})`);
     }
@@ -44,13 +58,23 @@ export class GuestMemory {
     this.size = size;
     this.end = base + size;
     const pages = size / PAGE_SIZE;
-    this.machine = machine ?? new MachineMemory(size);
-    this.pageMap = new PageMap(pages);
-    this.pageMap.mapLinear(this.machine.allocate(pages), pages);
+    if (shared === undefined) {
+      this.machine = new MachineMemory(size);
+      this.pageMap = new PageMap(pages);
+      this.pageMap.mapLinear(this.machine.allocate(pages), pages);
+    } else {
+      this.machine = new MachineMemory(shared.machine);
+      this.pageMap = new PageMap(new Int32Array(shared.pageMap));
+    }
     this.u8 = new Uint8Array(this.machine.buffer);
     this.u16 = new Uint16Array(this.machine.buffer);
     this.i32 = new Int32Array(this.machine.buffer);
-    this.pageFlags = new Uint8Array(new SharedArrayBuffer(pages));
+    this.pageFlags = new Uint8Array(pages);
+  }
+
+  /** The buffers another world needs to map this RAM. */
+  get shared(): SharedGuestMemory {
+    return { base: this.base, size: this.size, machine: this.machine.buffer, pageMap: this.pageMap.entries.buffer as SharedArrayBuffer };
   }
 
   /** True when [gpa, gpa + len) lies entirely in guest RAM. */

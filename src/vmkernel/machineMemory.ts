@@ -13,12 +13,14 @@ export class MachineMemory {
   readonly pageCount: number;
   private nextFree = 0;
 
-  constructor(bytes: number) {
-    if (!Number.isInteger(bytes) || bytes <= 0 || bytes % PAGE_SIZE !== 0) {
-      throw new RangeError(`machine memory size must be a positive multiple of ${PAGE_SIZE} bytes, got ${bytes}`);
+  /** A new pool of `bytes`, or (in another world) the pool whose buffer is `bytes`. */
+  constructor(bytes: number | SharedArrayBuffer) {
+    const n = typeof bytes === "number" ? bytes : bytes.byteLength;
+    if (!Number.isInteger(n) || n <= 0 || n % PAGE_SIZE !== 0) {
+      throw new RangeError(`machine memory size must be a positive multiple of ${PAGE_SIZE} bytes, got ${n}`);
     }
-    this.buffer = new SharedArrayBuffer(bytes);
-    this.pageCount = bytes / PAGE_SIZE;
+    this.buffer = typeof bytes === "number" ? new SharedArrayBuffer(n) : bytes;
+    this.pageCount = n / PAGE_SIZE;
   }
 
   /** Hands out `count` consecutive free machine pages; returns the first page number. */
@@ -39,10 +41,18 @@ export class MachineMemory {
 export class PageMap {
   readonly entries: Int32Array;
 
-  constructor(readonly pages: number, shared = true) {
-    const bytes = pages * 4;
-    this.entries = new Int32Array(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
-    this.entries.fill(-1);
+  /** A new map of `pages` unbacked entries, or (in another world) the map over `entries`. */
+  constructor(pages: number | Int32Array) {
+    if (typeof pages === "number") {
+      this.entries = new Int32Array(new SharedArrayBuffer(pages * 4));
+      this.entries.fill(-1);
+    } else {
+      this.entries = pages;
+    }
+  }
+
+  get pages(): number {
+    return this.entries.length;
   }
 
   /** Backs guest pages [0, count) by consecutive machine pages starting at `firstMachinePage`. */

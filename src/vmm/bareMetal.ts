@@ -8,6 +8,8 @@ import { readFileSync } from "node:fs";
 import { GuestMemory } from "../memory/guestMemory.js";
 import { Bus } from "../devices/bus.js";
 import { Clint } from "../devices/clint.js";
+import { HartControl } from "./smp/hartControl.js";
+import { hartClint } from "./smp/hartClint.js";
 import { Htif } from "../devices/htif.js";
 import { Hart } from "../cpu/riscv/hart.js";
 import { parseElf, ElfError } from "./elf.js";
@@ -32,7 +34,7 @@ export interface BareMetalResult {
 
 const SLICE = 100_000;
 
-export function loadBareMetal(opts: BareMetalOptions): { hart: Hart; htif: Htif; clint: Clint; flush: () => void } {
+export function loadBareMetal(opts: BareMetalOptions): { hart: Hart; htif: Htif; control: HartControl; flush: () => void } {
   let file: Uint8Array;
   try {
     file = readFileSync(opts.kernel);
@@ -68,9 +70,9 @@ export function loadBareMetal(opts: BareMetalOptions): { hart: Hart; htif: Htif;
 
   const bus = new Bus();
   const hart = new Hart(0, mem, bus);
-  const clint = new Clint([hart]);
-  bus.register("clint", CLINT_BASE, CLINT_SIZE, clint);
-  hart.readTime = () => clint.now();
+  const control = HartControl.create(1);
+  bus.register("clint", CLINT_BASE, CLINT_SIZE, new Clint(hartClint(control, hart, false)));
+  hart.readTime = () => control.now();
   let out: number[] = [];
   const flush = (): void => {
     if (out.length > 0) opts.console(Uint8Array.from(out));
@@ -84,12 +86,12 @@ export function loadBareMetal(opts: BareMetalOptions): { hart: Hart; htif: Htif;
     hart.stopRequested = true;
   };
   hart.pc = image.entry;
-  return { hart, htif, clint, flush };
+  return { hart, htif, control, flush };
 }
 
 /** Runs the program to its HTIF exit and returns the guest's exit status. */
 export function runBareMetal(opts: BareMetalOptions): BareMetalResult {
-  const { hart, htif, clint, flush } = loadBareMetal(opts);
+  const { hart, htif, control, flush } = loadBareMetal(opts);
   const max = opts.maxInstructions ?? Infinity;
   const wait = new Int32Array(new SharedArrayBuffer(4));
   const t0 = performance.now();
@@ -99,14 +101,14 @@ export function runBareMetal(opts: BareMetalOptions): BareMetalResult {
         throw new VmmError(`guest did not finish within ${max} instructions (pc 0x${BigInt.asUintN(64, BigInt(hart.pc)).toString(16)})`);
       }
       hart.run(Math.min(SLICE, max - hart.instret));
-      clint.update();
+      hart.mip = control.foldInterrupts(0, hart.mip, false);
       if (hart.waiting && (hart.mip & hart.mie) === 0) {
-        const ms = clint.msUntilNextDeadline();
+        const ms = control.msUntilDeadline(0, false);
         if (ms === Infinity || (hart.mie & (1 << 7)) === 0) {
           throw new VmmError(`guest waits for an interrupt (WFI at pc 0x${BigInt.asUintN(64, BigInt(hart.pc)).toString(16)}) that nothing will raise`);
         }
         Atomics.wait(wait, 0, 0, Math.min(ms, 100));
-        clint.update();
+        hart.mip = control.foldInterrupts(0, hart.mip, false);
       }
     }
   } finally {

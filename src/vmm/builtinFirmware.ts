@@ -1,13 +1,15 @@
 /**
- * tsxi's built-in firmware: what OpenSBI would do for an S-mode kernel,
- * done by the monitor instead of by M-mode code in the guest.
+ * tsxi's built-in firmware for one hart: what OpenSBI would do for an S-mode
+ * kernel, done by the monitor instead of by M-mode code in the guest. Each
+ * hart's world has its own instance; they cooperate through `HartControl`.
  *
- * It puts each hart into the state the Linux boot protocol expects after
+ * It puts the hart into the state the Linux boot protocol expects after
  * firmware (Documentation/arch/riscv/boot.rst: S-mode, MMU off, a0 = hartid,
  * a1 = DTB), delegates every trap and supervisor interrupt to S-mode as
- * OpenSBI does, and implements the SBI (src/firmware/sbi.ts) over the
- * machine: the SBI timer drives STIP, IPIs set SSIP, HSM starts and stops
- * harts, SRST powers off or reboots.
+ * OpenSBI does, and implements the SBI (src/firmware/sbi.ts): the SBI timer
+ * drives STIP, IPIs set SSIP, remote fences are carried out by the target
+ * harts before the call returns, HSM starts and stops harts, SRST powers off
+ * or reboots.
  */
 import type { Hart } from "../cpu/riscv/hart.js";
 import { Priv } from "../cpu/riscv/hart.js";
@@ -15,6 +17,7 @@ import { Cause, MIP_SEIP, MIP_SSIP, MIP_STIP } from "../cpu/riscv/trap.js";
 import { flushTranslations } from "../cpu/riscv/mmu.js";
 import { updatePmpRanges } from "../cpu/riscv/pmp.js";
 import { HartState, SbiError, sbiCall, type ResetKind, type SbiPlatform } from "../firmware/sbi.js";
+import { REQ_FENCE_I, REQ_SFENCE_VMA, REQ_SSIP, type HartControl } from "./smp/hartControl.js";
 
 /** Exceptions OpenSBI delegates to S-mode (lib/sbi/sbi_hart.c, delegate_traps) plus the rest S can handle. */
 const MEDELEG =
@@ -23,47 +26,36 @@ const MEDELEG =
   (1 << Cause.StoreAccessFault) | (1 << Cause.EcallU) | (1 << Cause.InsnPageFault) | (1 << Cause.LoadPageFault) |
   (1 << Cause.StorePageFault);
 const MIDELEG = MIP_SSIP | MIP_STIP | MIP_SEIP;
+/** How long a remote fence waits between checks of its own requests (two harts may fence each other). */
+const FENCE_POLL_MS = 1;
 
-/** What the firmware needs from the machine besides the harts. */
+/** What the firmware needs from the VMM besides the harts. */
 export interface FirmwareHost {
-  /** mtime in ticks of the timebase. */
-  now(): number;
   reset(kind: ResetKind, reason: number): void;
   consoleWrite(bytes: Uint8Array): void;
-  consoleRead(max: number): Uint8Array;
-  /** A hart became runnable or has work: stop sleeping. */
-  wake(): void;
 }
 
-const NEVER = 0xffffffffffffffffn;
-
 export class BuiltinFirmware implements SbiPlatform {
-  readonly state: HartState[];
-  /** Per-hart SBI timer deadline in timebase ticks. */
-  private readonly timer: bigint[];
-
   constructor(
-    private readonly harts: Hart[],
+    private readonly hart: Hart,
+    private readonly control: HartControl,
     private readonly host: FirmwareHost,
   ) {
-    this.state = harts.map(() => HartState.Stopped);
-    this.timer = harts.map(() => NEVER);
-    for (const h of harts) {
-      h.hypercall = (hart) => sbiCall(hart, this);
-      h.medeleg = MEDELEG;
-      h.mideleg = MIDELEG;
-      h.mcounteren = 7; // cycle, time, instret readable from S (and U via scounteren)
-      h.menvcfg = 0xf0n; // CBIE = 11, CBCFE, CBZE: cache-block operations allowed below M
-      // One PMP entry (NAPOT, everything, RWX), as OpenSBI leaves for S-mode.
-      h.pmpaddr[0] = (1n << 54n) - 1n;
-      h.pmpcfg[0] = 0x1f;
-      updatePmpRanges(h);
-    }
+    const h = hart;
+    h.hypercall = (self) => sbiCall(self, this);
+    h.medeleg = MEDELEG;
+    h.mideleg = MIDELEG;
+    h.mcounteren = 7; // cycle, time, instret readable from S (and U via scounteren)
+    h.menvcfg = 0xf0n; // CBIE = 11, CBCFE, CBZE: cache-block operations allowed below M
+    // One PMP entry (NAPOT, everything, RWX), as OpenSBI leaves for S-mode.
+    h.pmpaddr[0] = (1n << 54n) - 1n;
+    h.pmpcfg[0] = 0x1f;
+    updatePmpRanges(h);
   }
 
-  /** Starts `hart` in S-mode at `pc` with a0 = hartid, a1 = `arg` (boot protocol). */
-  enter(hartId: number, pc: number, arg: bigint): void {
-    const h = this.harts[hartId];
+  /** Starts the hart in S-mode at `pc` with a0 = hartid, a1 = `arg` (boot protocol). */
+  enter(pc: number, arg: bigint): void {
+    const h = this.hart;
     h.priv = Priv.S;
     h.mstatus = 0;
     h.satpMode = 0;
@@ -73,77 +65,92 @@ export class BuiltinFirmware implements SbiPlatform {
     h.mie = 0;
     h.updateRegimes();
     flushTranslations(h);
-    h.setX(10, BigInt(hartId));
+    h.flushCode();
+    h.setX(10, BigInt(h.hartId));
     h.setX(11, arg);
     h.pc = pc;
     h.waiting = false;
-    this.state[hartId] = HartState.Started;
-    this.host.wake();
+    this.control.setSbiTimer(h.hartId, -1n);
+    this.control.setHartState(h.hartId, HartState.Started);
   }
 
-  /** Recomputes STIP from the SBI timers; returns ms until the next deadline (Infinity if none). */
-  updateTimers(): number {
-    const t = this.host.now();
-    let next = Infinity;
-    for (let k = 0; k < this.harts.length; k++) {
-      const d = this.timer[k];
-      if (BigInt(t) >= d) this.harts[k].mip |= MIP_STIP;
-      else {
-        this.harts[k].mip &= ~MIP_STIP;
-        if (d < 1n << 62n) next = Math.min(next, (Number(d) - t) / 10_000);
-      }
-    }
-    return next;
+  /** Carries out requests other harts posted to this one (IPIs, remote fences) and acknowledges them. */
+  serviceRequests(): void {
+    const id = this.hart.hartId;
+    const req = this.control.takeRequests(id);
+    if (req === 0) return;
+    if (req & REQ_SSIP) this.hart.mip |= MIP_SSIP;
+    if (req & REQ_FENCE_I) this.hart.flushCode();
+    if (req & REQ_SFENCE_VMA) flushTranslations(this.hart);
+    this.control.acknowledge(id);
   }
 
   hartCount(): number {
-    return this.harts.length;
+    return this.control.harts;
   }
 
   setTimer(hartId: number, stimeValue: bigint): void {
-    this.timer[hartId] = stimeValue;
-    this.updateTimers();
+    this.control.setSbiTimer(hartId, stimeValue);
+    // Clearing STIP must be visible before the kernel re-enables timer interrupts.
+    this.hart.mip = this.control.foldInterrupts(this.hart.hartId, this.hart.mip, true);
   }
 
   sendIpi(hartIds: number[]): void {
-    for (const id of hartIds) this.harts[id].mip |= MIP_SSIP;
-    this.host.wake();
+    for (const id of hartIds) {
+      if (id === this.hart.hartId) this.hart.mip |= MIP_SSIP;
+      else this.control.request(id, REQ_SSIP);
+    }
   }
 
   remoteFenceI(hartIds: number[]): void {
-    for (const id of hartIds) this.harts[id].flushCode();
+    this.fence(hartIds, REQ_FENCE_I, () => this.hart.flushCode());
   }
 
   remoteSfenceVma(hartIds: number[]): void {
-    for (const id of hartIds) flushTranslations(this.harts[id]);
+    this.fence(hartIds, REQ_SFENCE_VMA, () => flushTranslations(this.hart));
+  }
+
+  /** Has every started target carry out `bit` before returning (SBI §8: the call completes the fence). */
+  private fence(hartIds: number[], bit: number, local: () => void): void {
+    const waits: [number, number][] = [];
+    for (const id of hartIds) {
+      if (id === this.hart.hartId) local();
+      else if (this.control.hartState(id) === HartState.Started) waits.push([id, this.control.request(id, bit)]);
+      // A stopped hart forgets all translations and code when it starts.
+    }
+    for (const [id, seen] of waits) {
+      while (!this.control.awaitAck(id, seen, FENCE_POLL_MS)) {
+        if (this.control.hartState(id) !== HartState.Started) break;
+        this.serviceRequests();
+      }
+    }
   }
 
   hartStart(hartId: number, startAddr: bigint, opaque: bigint): SbiError {
-    if (this.state[hartId] !== HartState.Stopped) return SbiError.AlreadyAvailable;
-    this.enter(hartId, Number(BigInt.asIntN(64, startAddr)), opaque);
-    return SbiError.Success;
+    return this.control.requestStart(hartId, startAddr, opaque) ? SbiError.Success : SbiError.AlreadyAvailable;
   }
 
   hartStop(hartId: number): SbiError {
-    if (this.state[hartId] !== HartState.Started) return SbiError.Failed;
-    this.state[hartId] = HartState.Stopped;
-    this.harts[hartId].waiting = true; // ends its current run slice
+    if (this.control.hartState(hartId) !== HartState.Started) return SbiError.Failed;
+    this.control.setHartState(hartId, HartState.Stopped);
+    this.hart.waiting = true; // ends the current run slice
     return SbiError.Success;
   }
 
   hartStatus(hartId: number): HartState {
-    return this.state[hartId];
+    return this.control.hartState(hartId);
   }
 
   reset(kind: ResetKind, reason: number): void {
     this.host.reset(kind, reason);
+    this.hart.waiting = true;
   }
 
   consoleWrite(bytes: Uint8Array): void {
     this.host.consoleWrite(bytes);
   }
 
-  consoleRead(max: number): Uint8Array {
-    return this.host.consoleRead(max);
+  consoleRead(): Uint8Array {
+    return new Uint8Array(0); // console input goes to the UART
   }
 }

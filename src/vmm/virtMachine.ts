@@ -1,23 +1,21 @@
 /**
- * The `virt` virtual machine: guest RAM, harts, the QEMU-virt devices, the
- * device tree, the boot images and the firmware, and the loop that runs the
- * harts (the VMM of ESXi's architecture).
+ * The `virt` virtual machine: guest RAM, the QEMU-virt devices, the device
+ * tree, the boot images and the firmware, and its harts (the VMM of ESXi's
+ * architecture).
  *
- * All harts of a machine currently run on one thread, scheduled round-robin
- * in slices; between slices the loop yields to Node's event loop so console
- * input and timers are served, and when every hart waits in WFI it sleeps
- * until the next timer deadline or input.
+ * Each hart runs in its own world (a worker thread, src/vmm/smp/hartWorld.ts)
+ * over the shared guest RAM. The devices stay on this, the VMM thread: the
+ * worlds reach them through per-hart mailboxes, and the devices reach the
+ * harts through shared interrupt lines (src/vmm/smp/hartControl.ts). This
+ * thread's event loop stays free for console input, disk and network I/O.
  */
+import { Worker } from "node:worker_threads";
 import { GuestMemory } from "../memory/guestMemory.js";
-import { Bus } from "../devices/bus.js";
-import { Clint } from "../devices/clint.js";
+import { Bus, type MmioDevice } from "../devices/bus.js";
 import { Plic } from "../devices/plic.js";
 import { Ns16550a } from "../devices/ns16550a.js";
 import { SifiveTest, type PowerEvent } from "../devices/sifiveTest.js";
-import { Hart, Priv } from "../cpu/riscv/hart.js";
 import { MIP_MEIP, MIP_SEIP } from "../cpu/riscv/trap.js";
-import { HartState } from "../firmware/sbi.js";
-import { BuiltinFirmware } from "./builtinFirmware.js";
 import { loadFirmware, loadKernel, placeTop, readImage } from "./bootLoader.js";
 import { virtDeviceTree } from "./virtDeviceTree.js";
 import { VmmError } from "./errors.js";
@@ -29,6 +27,9 @@ import { VirtioRng } from "../devices/virtio/rng.js";
 import { RawFileBackend } from "../modules/storage/rawFile.js";
 import { BlockBackendError } from "../modules/storage/blockBackend.js";
 import { UserNet } from "../modules/network/userNet.js";
+import { HartControl, Power } from "./smp/hartControl.js";
+import { MailboxServer, mailboxBuffer } from "./smp/mmioMailbox.js";
+import type { WorldData } from "./smp/hartWorld.js";
 import * as L from "./virtLayout.js";
 
 export interface VirtConfig {
@@ -51,63 +52,51 @@ export interface VirtConfig {
 
 /** The NIC's MAC address, QEMU's default. */
 const GUEST_MAC = Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);
-
-/** Instructions per hart between checks of timers and other harts. */
-const SLICE = 50_000;
-/** Wall time a run burst may take before yielding to the event loop. */
-const BURST_MS = 8;
 /** fw_dynamic_info (OpenSBI include/sbi/fw_dynamic.h): magic "OSBI", version 2. */
 const FW_DYNAMIC_MAGIC = 0x4942534f;
 const NEXT_MODE_S = 1;
+const WORLD_SCRIPT = new URL("./smp/hartWorld.js", import.meta.url);
 
 export class VirtMachine {
   readonly mem: GuestMemory;
-  readonly harts: Hart[];
   readonly uart: Ns16550a;
-  readonly instructions = (): number => this.harts.reduce((n, h) => n + h.instret, 0);
-  private readonly clint: Clint;
-  private readonly firmware: BuiltinFirmware | undefined;
+  private readonly control: HartControl;
+  private readonly mailbox = { buffer: new SharedArrayBuffer(0), server: undefined as MailboxServer | undefined };
+  /** Devices on this thread, in mailbox index order. */
+  private readonly remote: { name: string; base: number; size: number; dev: MmioDevice }[] = [];
+  private readonly worlds: WorldData[] = [];
   private power: PowerEvent | undefined;
-  private wakeUp: (() => void) | undefined;
   private readonly closers: (() => void)[] = [];
 
-  constructor(cfg: VirtConfig) {
+  constructor(private readonly cfg: VirtConfig) {
     if (cfg.harts < 1 || cfg.harts > 64) throw new VmmError(`--smp ${cfg.harts}: tsxi supports 1 to 64 harts`);
     this.mem = new GuestMemory(L.RAM_BASE, cfg.memoryBytes);
+    this.control = HartControl.create(cfg.harts);
     const bus = new Bus();
-    this.harts = Array.from({ length: cfg.harts }, (_, k) => new Hart(k, this.mem, bus));
-
-    this.clint = new Clint(this.harts);
-    bus.register("clint", L.CLINT_BASE, L.CLINT_SIZE, this.clint);
-    for (const h of this.harts) h.readTime = () => this.clint.now();
+    const attach = (name: string, base: number, size: number, dev: MmioDevice): void => {
+      bus.register(name, base, size, dev);
+      this.remote.push({ name, base, size, dev });
+    };
+    bus.register("clint", L.CLINT_BASE, L.CLINT_SIZE, { read: () => 0, write: () => {} }); // each world maps its own CLINT view
 
     const plic = new Plic(L.PLIC_SOURCES, 2 * cfg.harts, (ctx, level) => {
-      const h = this.harts[ctx >> 1];
-      const bit = (ctx & 1) === 0 ? MIP_MEIP : MIP_SEIP;
-      if (level) h.mip |= bit;
-      else h.mip &= ~bit;
-      if (level) this.wake();
+      this.control.setLine(ctx >> 1, (ctx & 1) === 0 ? MIP_MEIP : MIP_SEIP, level);
     });
-    bus.register("plic", L.PLIC_BASE, L.PLIC_SIZE, plic);
+    attach("plic", L.PLIC_BASE, L.PLIC_SIZE, plic);
     this.uart = new Ns16550a(plic.line(L.UART0_IRQ), cfg.consoleOut);
-    bus.register("uart0", L.UART0_BASE, L.UART0_SIZE, this.uart);
-    bus.register("test", L.TEST_BASE, L.TEST_SIZE, new SifiveTest((e) => this.powerEvent(e)));
+    attach("uart0", L.UART0_BASE, L.UART0_SIZE, this.uart);
+    attach("test", L.TEST_BASE, L.TEST_SIZE, new SifiveTest((e) => this.powerEvent(e)));
 
     // Boot images: firmware at the RAM base, the kernel 2 MiB-aligned above it, initrd and DTB at the top.
     const fw = cfg.bios !== undefined ? loadFirmware(this.mem, cfg.bios) : undefined;
     const kernel = loadKernel(this.mem, cfg.kernel, fw?.end ?? this.mem.base);
     const initrd = cfg.initrd !== undefined ? readImage(cfg.initrd, "initrd") : undefined;
-    const probe = virtDeviceTree({ memoryBytes: cfg.memoryBytes, harts: cfg.harts, bootargs: cfg.append, virtioSlots: L.VIRTIO_COUNT, initrd: initrd ? { start: 0, end: 0 } : undefined });
+    const describe = (initrdRange?: { start: number; end: number }): Uint8Array =>
+      virtDeviceTree({ memoryBytes: cfg.memoryBytes, harts: cfg.harts, bootargs: cfg.append, virtioSlots: L.VIRTIO_COUNT, initrd: initrdRange });
+    const probe = describe(initrd ? { start: 0, end: 0 } : undefined);
     const top = placeTop(this.mem, probe.length + 4096, initrd?.length, kernel.end);
-    const dtb = virtDeviceTree({
-      memoryBytes: cfg.memoryBytes,
-      harts: cfg.harts,
-      bootargs: cfg.append,
-      virtioSlots: L.VIRTIO_COUNT,
-      initrd: top.initrd,
-    });
     if (initrd !== undefined && top.initrd !== undefined) this.mem.writeBytes(top.initrd.start, initrd);
-    this.mem.writeBytes(top.dtb, dtb);
+    this.mem.writeBytes(top.dtb, describe(top.initrd));
 
     // virtio-mmio slots, opened last so a bad boot image leaves no disk open.
     const devices = this.virtioDevices(cfg);
@@ -117,32 +106,29 @@ export class VirtMachine {
       const transport = new MmioTransport(this.mem, plic.line(L.VIRTIO_IRQ + n), devices[n], (dev, why) =>
         warn(`${dev.name} at 0x${base.toString(16)}: device needs reset: ${why}`),
       );
-      bus.register(`virtio${n}`, base, L.VIRTIO_STRIDE, transport);
+      attach(`virtio${n}`, base, L.VIRTIO_STRIDE, transport);
     }
 
+    let boot: Pick<WorldData, "builtin" | "firmware">;
     if (fw === undefined) {
-      this.firmware = new BuiltinFirmware(this.harts, {
-        now: () => this.clint.now(),
-        reset: (kind) => this.powerEvent(kind === "shutdown" ? { kind: "poweroff", code: 0 } : { kind: "reboot" }),
-        consoleWrite: (b) => cfg.consoleOut(b),
-        consoleRead: () => new Uint8Array(0),
-        wake: () => this.wake(),
-      });
-      this.firmware.enter(0, kernel.entry, BigInt(top.dtb));
+      boot = { builtin: { entry: kernel.entry, dtb: top.dtb } };
     } else {
       // Every hart enters the firmware in M-mode, as on QEMU: a0 = hartid, a1 = DTB, a2 = fw_dynamic_info.
       const info = top.dtb - 64;
       const words = [FW_DYNAMIC_MAGIC, 2, kernel.entry, NEXT_MODE_S, 0, 0];
       words.forEach((w, k) => this.mem.writeU64(info + 8 * k, BigInt(w)));
-      for (const h of this.harts) {
-        h.priv = Priv.M;
-        h.updateRegimes();
-        h.pc = fw.entry;
-        h.setX(10, BigInt(h.hartId));
-        h.setX(11, BigInt(top.dtb));
-        h.setX(12, BigInt(info));
-      }
+      boot = { firmware: { entry: fw.entry, dtb: top.dtb, info } };
     }
+    this.mailbox.buffer = mailboxBuffer(cfg.harts);
+    const ranges = this.remote.map(({ name, base, size }) => ({ name, base, size }));
+    for (let h = 0; h < cfg.harts; h++) {
+      this.worlds.push({ hartId: h, memory: this.mem.shared, control: this.control.buffers, mailbox: this.mailbox.buffer, devices: ranges, ...boot });
+    }
+  }
+
+  /** Instructions retired by all harts so far. */
+  instructions(): number {
+    return this.control.instret();
   }
 
   /** The virtio devices in slot order: disks, then the NIC, then the entropy source. */
@@ -180,9 +166,9 @@ export class VirtMachine {
   }
 
   private powerEvent(e: PowerEvent): void {
-    this.power ??= e;
-    for (const h of this.harts) h.stopRequested = true;
-    this.wake();
+    if (this.power !== undefined) return;
+    this.power = e;
+    this.control.requestPower(e.kind === "reboot" ? Power.Reboot : Power.Poweroff, e.kind === "poweroff" ? e.code : 0);
   }
 
   /** Ends the run from the host side (e.g. the console escape). */
@@ -193,56 +179,32 @@ export class VirtMachine {
   /** Console input from the host. */
   input(bytes: Uint8Array): void {
     this.uart.pushInput(bytes);
-    this.wake();
   }
 
-  private wake(): void {
-    const w = this.wakeUp;
-    this.wakeUp = undefined;
-    w?.();
-  }
-
-  private runnable(h: Hart): boolean {
-    if (this.firmware !== undefined && this.firmware.state[h.hartId] !== HartState.Started) return false;
-    return !h.waiting || (h.mip & h.mie) !== 0;
-  }
-
-  /** Runs until the guest powers off or reboots (or `stop` is called). */
+  /** Runs the harts' worlds until the guest powers off or reboots (or `stop` is called). */
   async run(): Promise<PowerEvent> {
-    while (this.power === undefined) {
-      const burstEnd = performance.now() + BURST_MS;
-      let ran = false;
-      do {
-        this.clint.update();
-        this.firmware?.updateTimers();
-        ran = false;
-        for (const h of this.harts) {
-          if (this.power !== undefined) break;
-          if (!this.runnable(h)) continue;
-          h.run(SLICE);
-          ran = true;
-        }
-      } while (ran && this.power === undefined && performance.now() < burstEnd);
-      if (this.power !== undefined) break;
-      if (ran) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        continue;
-      }
-      // Every hart is idle: sleep until the next timer deadline or a wake-up.
-      const ms = Math.min(this.clint.msUntilNextDeadline(), this.firmware?.updateTimers() ?? Infinity, 100);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          this.wakeUp = undefined;
-          resolve();
-        }, Math.max(0, ms));
-        this.wakeUp = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
-    return this.power;
+    const server = new MailboxServer(this.mailbox.buffer, this.cfg.harts, {
+      read: (dev, offset, size) => this.remote[dev].dev.read(offset, size),
+      write: (dev, offset, size, value) => this.remote[dev].dev.write(offset, size, value),
+      console: (bytes) => this.cfg.consoleOut(bytes),
+      power: (reboot, code) => this.powerEvent(reboot ? { kind: "reboot" } : { kind: "poweroff", code }),
+    });
+    server.start();
+    let failure: Error | undefined;
+    const exits = this.worlds.map(
+      (data) =>
+        new Promise<void>((resolve) => {
+          const w = new Worker(WORLD_SCRIPT, { workerData: data });
+          w.on("error", (e) => {
+            failure ??= e;
+            this.powerEvent({ kind: "poweroff", code: 1 });
+          });
+          w.on("exit", () => resolve());
+        }),
+    );
+    await Promise.all(exits);
+    server.stop();
+    if (failure !== undefined) throw new VmmError(`hart world failed: ${failure.message}`);
+    return this.power ?? { kind: "poweroff", code: 0 };
   }
 }
-
-

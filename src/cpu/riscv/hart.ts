@@ -93,6 +93,12 @@ export class Hart {
   waiting = false;
   /** Set by a device (e.g. HTIF) to end the run loop at the next block boundary. */
   stopRequested = false;
+  /**
+   * Non-zero in element 0 ends the run loop at the next block boundary; other
+   * threads set it (a view into shared memory) when an interrupt line, a
+   * request or a power event needs this hart's world.
+   */
+  attention: Int32Array<ArrayBufferLike> = new Int32Array(1);
 
   // --- pending trap, filled by raise() ---
   trapCause = 0;
@@ -493,7 +499,8 @@ export class Hart {
     const start = this.instret;
     const limit = start + budget;
     this.waiting = false;
-    while (this.instret < limit && !this.stopRequested && !this.waiting) {
+    const attention = this.attention;
+    while (this.instret < limit && !this.stopRequested && !this.waiting && attention[0] === 0) {
       if ((this.mip & this.mie) !== 0 && takePendingInterrupt(this)) continue;
       const pc = this.pc;
       const regime = this.iregime;

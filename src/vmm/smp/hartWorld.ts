@@ -1,0 +1,99 @@
+/**
+ * A hart's world: the worker thread that runs one vCPU of a `VirtMachine`
+ * (ESXi's vCPU world). It maps the shared guest RAM, keeps its own decoded
+ * code and TLBs, reaches the CLINT directly through shared state and every
+ * other device through its mailbox to the VMM thread, and sleeps in WFI on
+ * its wake word until an interrupt line, a timer, an IPI or a power request
+ * needs it.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { GuestMemory, type SharedGuestMemory } from "../../memory/guestMemory.js";
+import { Bus } from "../../devices/bus.js";
+import { Clint } from "../../devices/clint.js";
+import { Hart, Priv } from "../../cpu/riscv/hart.js";
+import { HartState } from "../../firmware/sbi.js";
+import { BuiltinFirmware } from "../builtinFirmware.js";
+import { HartControl, Power, type HartControlBuffers } from "./hartControl.js";
+import { hartClint } from "./hartClint.js";
+import { MailboxClient, RemoteDevice } from "./mmioMailbox.js";
+import * as L from "../virtLayout.js";
+
+/** What the VMM thread hands a world (structured-clonable). */
+export interface WorldData {
+  hartId: number;
+  memory: SharedGuestMemory;
+  control: HartControlBuffers;
+  mailbox: SharedArrayBuffer;
+  /** Device ranges on the VMM thread, in mailbox device-index order. */
+  devices: { name: string; base: number; size: number }[];
+  /** Built-in SBI: how this hart boots (hart 0 at the kernel; others wait for HSM). */
+  builtin?: { entry: number; dtb: number };
+  /** M-mode firmware: every hart enters it with a0 = hartid, a1 = DTB, a2 = fw_dynamic_info. */
+  firmware?: { entry: number; dtb: number; info: number };
+}
+
+/** Instructions between checks of shared state (interrupt lines, requests, power). */
+const SLICE = 10_000;
+/** Longest sleep before re-checking shared state anyway. */
+const MAX_SLEEP_MS = 100;
+
+function runWorld(d: WorldData): void {
+  const id = d.hartId;
+  const control = new HartControl(d.control);
+  const mem = new GuestMemory(d.memory.base, d.memory.size, d.memory);
+  const mailbox = new MailboxClient(d.mailbox, id, control.harts);
+  const bus = new Bus();
+  const hart = new Hart(id, mem, bus);
+  const sbiTimer = d.builtin !== undefined;
+  const fold = (): void => {
+    hart.mip = control.foldInterrupts(id, hart.mip, sbiTimer);
+  };
+  bus.register("clint", L.CLINT_BASE, L.CLINT_SIZE, new Clint(hartClint(control, hart, sbiTimer)));
+  d.devices.forEach((dev, k) => bus.register(dev.name, dev.base, dev.size, new RemoteDevice(mailbox, k, fold)));
+  hart.readTime = () => control.now();
+  hart.attention = control.attentionView(id);
+
+  let firmware: BuiltinFirmware | undefined;
+  if (d.builtin !== undefined) {
+    firmware = new BuiltinFirmware(hart, control, {
+      consoleWrite: (b) => mailbox.console(b),
+      reset: (kind) => mailbox.power(kind !== "shutdown", 0),
+    });
+    if (id === 0) firmware.enter(d.builtin.entry, BigInt(d.builtin.dtb));
+  } else if (d.firmware !== undefined) {
+    hart.priv = Priv.M;
+    hart.updateRegimes();
+    hart.pc = d.firmware.entry;
+    hart.setX(10, BigInt(id));
+    hart.setX(11, BigInt(d.firmware.dtb));
+    hart.setX(12, BigInt(d.firmware.info));
+  }
+
+  while (control.power() === Power.Running) {
+    const seen = control.wakeCount(id);
+    control.clearAttention(id);
+    firmware?.serviceRequests();
+    fold();
+    if (firmware !== undefined) {
+      const state = control.hartState(id);
+      if (state === HartState.StartPending) {
+        const { pc, arg } = control.startArguments(id);
+        firmware.enter(Number(pc), arg);
+      } else if (state !== HartState.Started) {
+        control.sleep(id, seen, MAX_SLEEP_MS);
+        continue;
+      }
+    }
+    if (hart.waiting && (hart.mip & hart.mie) === 0) {
+      control.sleep(id, seen, Math.min(control.msUntilDeadline(id, sbiTimer), MAX_SLEEP_MS));
+      fold();
+      if ((hart.mip & hart.mie) === 0) continue;
+    }
+    hart.run(SLICE);
+    control.setInstret(id, hart.instret);
+  }
+  control.setInstret(id, hart.instret);
+}
+
+runWorld(workerData as WorldData);
+parentPort?.close();
