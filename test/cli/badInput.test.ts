@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync, execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI } from "../support/guestConsole.js";
@@ -59,4 +59,19 @@ test("virt machine: missing or corrupt kernel, initrd that does not fit, unknown
   expectError(["--frobnicate"], /Unknown option '--frobnicate'/);
   expectError(["-m", "12Q"], /invalid memory size/);
   expectError(["--smp", "0"], /--smp must be a positive integer/);
+});
+
+test("virt machine: missing disk, bad --drive and --netdev values; the disk image is not written", () => {
+  const disk = join(dir, "disk.raw");
+  writeFileSync(disk, Buffer.alloc(1 << 20, 0x5a));
+  const before = readFileSync(disk);
+  expectError(["--drive", `file=${join(dir, "nodisk.raw")},format=raw`], /--drive: cannot open disk image '.*nodisk\.raw': no such file/);
+  expectError(["--drive", `file=${disk},format=qcow2`], /format 'qcow2' is not supported/);
+  expectError(["--drive", `file=${disk},format=raw,cache=none`], /unknown parameter 'cache=none'/);
+  expectError(["--drive", "format=raw"], /--drive needs file=PATH/);
+  expectError(["--drive", `file=${disk},readonly=maybe`], /readonly must be on or off/);
+  expectError(["--netdev", "tap,id=n0"], /backend 'tap' is not supported/);
+  // A bad kernel with a good disk: the error comes before the disk is touched.
+  expectError(["--kernel", join(dir, "nope"), "--drive", `file=${disk},format=raw`], /nope: no such file/);
+  assert.deepEqual(readFileSync(disk), before);
 });
