@@ -1,4 +1,6 @@
-// Guest programs under test/guest/: each is assembled and must exit through HTIF with status 0.
+// Guest programs under test/guest/: each is assembled and must exit through HTIF
+// with status 0, on both engines: the interpreter, and the translator with
+// every block translated on its first run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, statSync } from "node:fs";
@@ -14,8 +16,10 @@ function sources(dir: string): string[] {
 }
 
 for (const rel of sources(GUEST_DIR).sort()) {
-  test(`guest ${rel}`, () => {
-    const r = runGuest(rel);
-    assert.equal(r.exitCode, 0, `${rel} failed test ${r.exitCode} (>= 1000: unexpected trap, mcause = status - 1000)`);
-  });
+  for (const [engine, translateAfter] of [["interpreter", 0], ["translator", 1]] as const) {
+    test(`guest ${rel} (${engine})`, () => {
+      const r = runGuest(rel, undefined, translateAfter);
+      assert.equal(r.exitCode, 0, `${rel} failed test ${r.exitCode} (>= 1000: unexpected trap, mcause = status - 1000)`);
+    });
+  }
 }

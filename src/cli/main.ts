@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { writeSync } from "node:fs";
 import { runBareMetal } from "../vmm/bareMetal.js";
 import { VmmError } from "../vmm/errors.js";
-import { VirtMachine } from "../vmm/virtMachine.js";
+import { VirtMachine, type Engine } from "../vmm/virtMachine.js";
 import { attachTerminal } from "./terminal.js";
 import { DEFAULT_GUEST } from "./defaultGuest.js";
 
@@ -32,6 +32,8 @@ options:
                            a virtio-blk disk backed by a raw image (repeatable: vda, vdb, ...)
   --netdev user            a virtio-net NIC behind user-mode NAT: DHCP gives 10.0.2.15,
                            10.0.2.2 is the host's loopback (TCP)
+  --engine jit|interp      jit (default): hot guest code is translated to JavaScript that V8 compiles;
+                           interp: the interpreter alone (debugging, reference)
   --nographic              accepted for QEMU compatibility: the console is always this terminal
   --max-instructions N     (--bios none) stop with an error after N instructions
   --stats                  print instructions, seconds and MIPS to stderr at exit
@@ -74,6 +76,11 @@ export function parseDrive(s: string): { file: string; readOnly: boolean } {
   return { file, readOnly };
 }
 
+function parseEngine(s: string): Engine {
+  if (s !== "jit" && s !== "interp") throw new UsageError(`--engine must be jit or interp, got '${s}'`);
+  return s;
+}
+
 function parseNetdev(s: string): boolean {
   const [kind, ...rest] = s.split(",");
   if (kind !== "user") throw new UsageError(`--netdev: backend '${kind}' is not supported (use --netdev user)`);
@@ -100,6 +107,7 @@ async function run(argv: string[]): Promise<number> {
       nographic: { type: "boolean" },
       drive: { type: "string", multiple: true },
       netdev: { type: "string" },
+      engine: { type: "string" },
       "max-instructions": { type: "string" },
       stats: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -136,6 +144,7 @@ async function run(argv: string[]): Promise<number> {
     drives: (values.drive ?? []).map(parseDrive),
     userNet: values.netdev === undefined ? false : parseNetdev(values.netdev),
     warn: (line: string) => process.stderr.write(`tsxi: ${line}\n`),
+    engine: parseEngine(values.engine ?? "jit"),
   };
   for (;;) {
     const vm = new VirtMachine(config);

@@ -24,6 +24,8 @@ export interface BareMetalOptions {
   maxInstructions?: number;
   /** Console bytes from the guest. */
   console: (bytes: Uint8Array) => void;
+  /** `Hart.translateAfter`: 0 (default) interprets; n translates a block on its n-th run. */
+  translateAfter?: number;
 }
 
 export interface BareMetalResult {
@@ -70,6 +72,7 @@ export function loadBareMetal(opts: BareMetalOptions): { hart: Hart; htif: Htif;
 
   const bus = new Bus();
   const hart = new Hart(0, mem, bus);
+  hart.translateAfter = opts.translateAfter ?? 0;
   const control = HartControl.create(1);
   bus.register("clint", CLINT_BASE, CLINT_SIZE, new Clint(hartClint(control, hart, false)));
   hart.readTime = () => control.now();

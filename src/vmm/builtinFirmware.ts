@@ -80,7 +80,7 @@ export class BuiltinFirmware implements SbiPlatform {
     const req = this.control.takeRequests(id);
     if (req === 0) return;
     if (req & REQ_SSIP) this.hart.mip |= MIP_SSIP;
-    if (req & REQ_FENCE_I) this.hart.flushCode();
+    if (req & REQ_FENCE_I) this.hart.fenceI();
     if (req & REQ_SFENCE_VMA) flushTranslations(this.hart);
     this.control.acknowledge(id);
   }
@@ -103,7 +103,7 @@ export class BuiltinFirmware implements SbiPlatform {
   }
 
   remoteFenceI(hartIds: number[]): void {
-    this.fence(hartIds, REQ_FENCE_I, () => this.hart.flushCode());
+    this.fence(hartIds, REQ_FENCE_I, () => this.hart.fenceI());
   }
 
   remoteSfenceVma(hartIds: number[]): void {

@@ -48,7 +48,13 @@ export interface VirtConfig {
   userNet?: boolean;
   /** One-line reports of device trouble (a broken virtqueue, a disk I/O error). */
   warn?: (line: string) => void;
+  /** Execution engine: the translator (default) or the interpreter alone. */
+  engine?: Engine;
 }
+
+export type Engine = "jit" | "interp";
+/** Runs of a block before the translator compiles it: cold code is not worth compiling. */
+export const HOT_BLOCK_RUNS = 10_000;
 
 /** The NIC's MAC address, QEMU's default. */
 const GUEST_MAC = Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);
@@ -122,7 +128,7 @@ export class VirtMachine {
     this.mailbox.buffer = mailboxBuffer(cfg.harts);
     const ranges = this.remote.map(({ name, base, size }) => ({ name, base, size }));
     for (let h = 0; h < cfg.harts; h++) {
-      this.worlds.push({ hartId: h, memory: this.mem.shared, control: this.control.buffers, mailbox: this.mailbox.buffer, devices: ranges, ...boot });
+      this.worlds.push({ hartId: h, memory: this.mem.shared, control: this.control.buffers, mailbox: this.mailbox.buffer, devices: ranges, ...boot, translateAfter: cfg.engine === "interp" ? 0 : HOT_BLOCK_RUNS });
     }
   }
 

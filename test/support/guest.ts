@@ -37,12 +37,13 @@ export interface GuestRun {
 }
 
 /** Runs an ELF on the bare-metal machine. */
-export function runElf(elf: string, maxInstructions = 50_000_000, memoryBytes = 16 << 20): GuestRun {
+export function runElf(elf: string, maxInstructions = 50_000_000, memoryBytes = 16 << 20, translateAfter = 0): GuestRun {
   let text = "";
   const r = runBareMetal({
     kernel: elf,
     memoryBytes,
     maxInstructions,
+    translateAfter,
     console: (b) => {
       text += Buffer.from(b).toString("latin1");
     },
@@ -50,7 +51,7 @@ export function runElf(elf: string, maxInstructions = 50_000_000, memoryBytes = 
   return { exitCode: r.exitCode, console: text, instructions: r.instructions };
 }
 
-/** Assembles and runs test/guest/<rel>. */
-export function runGuest(rel: string, march?: string): GuestRun {
-  return runElf(assemble(rel, march));
+/** Assembles and runs test/guest/<rel>, interpreted or (translateAfter > 0) translated. */
+export function runGuest(rel: string, march?: string, translateAfter = 0): GuestRun {
+  return runElf(assemble(rel, march), undefined, undefined, translateAfter);
 }

@@ -9,6 +9,7 @@ import { pmpAllows } from "./pmp.js";
 import { takeTrap, takePendingInterrupt } from "./privileged.js";
 import { MSTATUS_FS, MSTATUS_MPRV, MSTATUS_SUM } from "./csr.js";
 import { PAGE_CODE } from "../../memory/guestMemory.js";
+import { compileBlock, type BlockFn } from "./translate/blockCompiler.js";
 
 export const enum Priv {
   U = 0,
@@ -19,6 +20,14 @@ export const enum Priv {
 /** A decoded straight-line run of guest code starting at one physical address. */
 export class Block {
   valid = true;
+  /** `Hart.codeGeneration` when the block was last known to match memory (see `Hart.fenceI`). */
+  gen = 0;
+  /** Holds a 32-bit instruction whose halves lie in two pages (cannot be re-checked in place). */
+  straddles = false;
+  /** Times the interpreter ran it; at `Hart.translateAfter` it is translated. */
+  hits = 0;
+  /** The translated form, once hot. */
+  fn: BlockFn | undefined = undefined;
   constructor(
     readonly paddr: number,
     readonly insns: Insn[],
@@ -27,6 +36,12 @@ export class Block {
 
 const BLOCK_MAX = 64;
 const JMP_BITS = 10;
+/**
+ * Translated blocks a hart keeps at most; past this the whole code cache is
+ * dropped and rebuilt from hot code (QEMU's tb_flush policy), which bounds the
+ * host memory a guest can make the translator use.
+ */
+const MAX_TRANSLATED = 16384;
 
 /**
  * One RV64GC hart: architectural state, the memory access paths (software
@@ -99,6 +114,17 @@ export class Hart {
    * request or a power event needs this hart's world.
    */
   attention: Int32Array<ArrayBufferLike> = new Int32Array(1);
+
+  /**
+   * Engine: 0 runs the interpreter only; n > 0 translates a block on its n-th
+   * execution (scan before execution) and runs the translation from then on.
+   */
+  translateAfter = 0;
+  /** Instructions of the current translated block completed before a trap. */
+  icount = 0;
+  /** Bumped by FENCE.I: blocks from an older generation are re-checked before they run. */
+  private codeGeneration = 0;
+  private translated = 0;
 
   // --- pending trap, filled by raise() ---
   trapCause = 0;
@@ -426,6 +452,7 @@ export class Hart {
     const b = slots[slot];
     if (b !== undefined) return b;
     const nb = this.buildBlock(pc, pa);
+    nb.gen = this.codeGeneration;
     slots[slot] = nb;
     return nb;
   }
@@ -446,7 +473,9 @@ export class Hart {
           const ins = decode(raw);
           ins.flags |= F_ENDS_BLOCK;
           insns.push(ins);
-          break;
+          const b = new Block(pa, insns);
+          b.straddles = true;
+          return b;
         }
         raw = (raw | (this.parcel(p + 2) << 16)) >>> 0;
         len = 4;
@@ -470,13 +499,61 @@ export class Hart {
     this.blocks.delete(page);
   }
 
-  /** FENCE.I and anything else that must forget all decoded code. */
+  /** Translates a hot block; returns its function (undefined when the cache was full and was dropped instead). */
+  private translate(b: Block): BlockFn | undefined {
+    if (this.translated >= MAX_TRANSLATED) {
+      this.flushCode();
+      return undefined;
+    }
+    b.fn = compileBlock(b);
+    this.translated++;
+    return b.fn;
+  }
+
+  /**
+   * FENCE.I (local, or remote through the SBI): makes every store before it
+   * visible to instruction fetch. This hart's own stores to code already
+   * dropped the decodes they touched; what remains are writes by other harts
+   * and DMA, which this world cannot see. So every cached block is re-checked
+   * against memory when next run — its instruction bits compared with what
+   * it was decoded from — and rebuilt only if they differ. Linux executes
+   * FENCE.I often (code patching, module loading, every new executable
+   * mapping); flushing everything each time made boot decode its code again
+   * and again.
+   */
+  fenceI(): void {
+    this.codeGeneration++;
+  }
+
+  /** True when `b` still matches the instruction bits in memory; otherwise drops it. */
+  private revalidate(b: Block): boolean {
+    let p = b.paddr;
+    let same = !b.straddles;
+    for (const ins of b.insns) {
+      if (!same) break;
+      const bits = ins.len === 2 ? this.parcel(p) : (this.parcel(p) | (this.parcel(p + 2) << 16)) >>> 0;
+      same = bits === ins.raw >>> 0;
+      p += ins.len;
+    }
+    if (same) {
+      b.gen = this.codeGeneration;
+      return true;
+    }
+    b.valid = false;
+    const page = b.paddr - (b.paddr % 4096);
+    const slots = this.blocks.get(page);
+    if (slots !== undefined) slots[(b.paddr % 4096) >>> 1] = undefined;
+    return false;
+  }
+
+  /** Forgets all decoded and translated code (a hart starting afresh, a full translation cache). */
   flushCode(): void {
     for (const [page, slots] of this.blocks) {
       for (const b of slots) if (b !== undefined) b.valid = false;
       this.mem.pageFlags[this.mem.pageIndex(page)] &= ~PAGE_CODE;
     }
     this.blocks.clear();
+    this.translated = 0;
     this.flushJumpCache();
   }
 
@@ -509,10 +586,18 @@ export class Hart {
       if (this.jmpPc[regime][jslot] === pc) b = this.jmpCache[regime][jslot];
       let k = 0;
       try {
-        if (b === undefined || !b.valid) {
+        if (b === undefined || !b.valid || (b.gen !== this.codeGeneration && !this.revalidate(b))) {
           b = this.blockAt(pc);
+          if (b.gen !== this.codeGeneration && !this.revalidate(b)) b = this.blockAt(pc);
           this.jmpPc[regime][jslot] = pc;
           this.jmpCache[regime][jslot] = b;
+        }
+        let fn = b.fn;
+        if (fn === undefined && this.translateAfter > 0 && ++b.hits >= this.translateAfter) fn = this.translate(b);
+        if (fn !== undefined) {
+          k = -1;
+          fn(this);
+          continue;
         }
         const insns = b.insns;
         const n = insns.length;
@@ -525,7 +610,7 @@ export class Hart {
         this.instret += n;
       } catch (e) {
         if (e !== TRAP) throw e;
-        this.instret += k;
+        this.instret += k < 0 ? this.icount : k;
         takeTrap(this, this.trapCause, this.trapTval, false);
       }
     }

@@ -30,6 +30,8 @@ export interface WorldData {
   builtin?: { entry: number; dtb: number };
   /** M-mode firmware: every hart enters it with a0 = hartid, a1 = DTB, a2 = fw_dynamic_info. */
   firmware?: { entry: number; dtb: number; info: number };
+  /** `Hart.translateAfter`: 0 interprets only; n translates blocks on their n-th run. */
+  translateAfter: number;
 }
 
 /** Instructions between checks of shared state (interrupt lines, requests, power). */
@@ -52,6 +54,7 @@ function runWorld(d: WorldData): void {
   d.devices.forEach((dev, k) => bus.register(dev.name, dev.base, dev.size, new RemoteDevice(mailbox, k, fold)));
   hart.readTime = () => control.now();
   hart.attention = control.attentionView(id);
+  hart.translateAfter = d.translateAfter;
 
   let firmware: BuiltinFirmware | undefined;
   if (d.builtin !== undefined) {

@@ -95,7 +95,7 @@ export const sfence_vma: E = (h, i) => {
 /** FENCE, FENCE.TSO, PAUSE: a single hart in program order needs nothing more. */
 export const fence: E = () => {};
 
-export const fence_i: E = (h) => h.flushCode();
+export const fence_i: E = (h) => h.fenceI();
 
 // ------------------------------------------------------------------ Zicbom / Zicboz
 

@@ -1,0 +1,56 @@
+/**
+ * The translator ("scan before execution"): turns a decoded block — the same
+ * `Block` the interpreter runs, from the one decoder — into a JavaScript
+ * function that V8 compiles to machine code. Hot integer instructions become
+ * inline statements (templates.ts); every other instruction, including every
+ * one that needs the monitor (CSR access, xRET, WFI, SFENCE.VMA, FENCE.I,
+ * ECALL/EBREAK, which the decoder always puts in a block of their own), is a
+ * call of its semantic function. Before anything that can trap, the
+ * function makes pc and the retired count exact, so traps stay precise.
+ *
+ * JavaScript source through `new Function` (not WebAssembly): guest state
+ * already lives in typed arrays that generated JS indexes directly and the
+ * fallback calls stay plain JS calls. docs/translator.md has the
+ * measurements and what is left to try (WebAssembly, traces, chaining).
+ */
+import type { Block, Hart } from "../hart.js";
+import * as i64 from "../i64.js";
+import { SETS_PC, TEMPLATES } from "./templates.js";
+
+export type BlockFn = (h: Hart) => void;
+
+/** Helpers the generated code may call (X.*). */
+const HELPERS = { r: i64.r, fromNum: i64.fromNum, toNum: i64.toNum, sll64: i64.sll64, srl64: i64.srl64, sra64: i64.sra64 };
+
+/** JavaScript source of the block's function body (exported for tests and debugging). */
+export function blockSource(b: Block): string {
+  const out = ["const L = h.lo, H = h.hi, I32 = h.i32, U8 = h.u8, U16 = h.u16, T = h.dtlb, pc0 = h.pc;"];
+  let off = 0;
+  let pcSet = false;
+  const n = b.insns.length;
+  b.insns.forEach((ins, k) => {
+    const pc = off === 0 ? "pc0" : `(pc0 + ${off})`;
+    const sync = `h.pc = ${pc}; h.icount = ${k};`;
+    const template = TEMPLATES.get(ins.exec);
+    if (template !== undefined) {
+      out.push(template(ins, { pc, sync }));
+      if (SETS_PC.has(ins.exec)) pcSet = true;
+    } else {
+      out.push(`${sync} h.npc = ${pc} + ${ins.len}; I[${k}].exec(h, I[${k}]);`);
+      if (k === n - 1) {
+        out.push("h.pc = h.npc;");
+        pcSet = true;
+      }
+    }
+    off += ins.len;
+  });
+  if (!pcSet) out.push(`h.pc = pc0 + ${off};`);
+  out.push(`h.instret += ${n};`);
+  return out.join("\n");
+}
+
+/** Compiles the block; the function runs it to its end, or throws TRAP with h.pc and h.icount exact. */
+export function compileBlock(b: Block): BlockFn {
+  const make = new Function("X", "I", `"use strict"; return function block(h) {\n${blockSource(b)}\n};`) as (x: typeof HELPERS, insns: unknown) => BlockFn;
+  return make(HELPERS, b.insns);
+}
