@@ -31,13 +31,19 @@ function build(out: string, name: string): string {
 console.log(`tsxi bench — node ${process.version}, ${process.arch}`);
 if (section !== "boot") {
   const out = mkdtempSync(join(tmpdir(), "tsxi-bench-"));
-  console.log("kernel        instructions      seconds     MIPS");
+  // Guest MIPS of each engine: the interpreter, and the translator (blocks translated on their 100th run).
+  console.log("kernel        instructions   interp s  interp MIPS      jit s    jit MIPS");
   for (const name of readdirSync(GUEST).filter((n) => n.endsWith(".S")).sort()) {
     const elf = build(out, name);
-    const r = runBareMetal({ kernel: elf, memoryBytes: 64 << 20, console: () => {} });
-    if (r.exitCode !== 0) throw new Error(`${name}: guest exited with ${r.exitCode}`);
-    const mips = r.instructions / r.seconds / 1e6;
-    console.log(`${name.replace(/\.S$/, "").padEnd(12)} ${String(r.instructions).padStart(13)} ${r.seconds.toFixed(3).padStart(12)} ${mips.toFixed(1).padStart(8)}`);
+    const cols: string[] = [];
+    let instructions = 0;
+    for (const translateAfter of [0, 100]) {
+      const r = runBareMetal({ kernel: elf, memoryBytes: 64 << 20, console: () => {}, translateAfter });
+      if (r.exitCode !== 0) throw new Error(`${name}: guest exited with ${r.exitCode}`);
+      instructions = r.instructions;
+      cols.push(r.seconds.toFixed(3).padStart(10), (r.instructions / r.seconds / 1e6).toFixed(1).padStart(12));
+    }
+    console.log(`${name.replace(/\.S$/, "").padEnd(12)} ${String(instructions).padStart(13)} ${cols.join(" ")}`);
   }
 }
 if (section !== "mips") await bootBench(REPO);
