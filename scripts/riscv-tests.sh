@@ -7,6 +7,7 @@
 #
 # The checkout needs its env/ submodule (git clone --recursive). Suites
 # default to: rv64ui rv64um rv64ua rv64uf rv64ud rv64uc rv64si rv64mi.
+# ENGINE=interp runs them on the interpreter (default: jit, the translator).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 src=${1:?usage: scripts/riscv-tests.sh RISCV_TESTS_CHECKOUT [suite...]}
@@ -31,7 +32,7 @@ MK
       -nostdlib -nostartfiles -I"$src/env/p" -I"$src/isa/macros/scalar" -T"$src/env/p/link.ld" \
       "$src/isa/$suite/$t.S" -o "$elf"
     status=0
-    node "$here/dist/src/cli/main.js" run --bios none --kernel "$elf" --max-instructions 10000000 >/dev/null 2>"$elf.err" || status=$?
+    node "$here/dist/src/cli/main.js" run --bios none --engine "${ENGINE:-jit}" --kernel "$elf" --max-instructions 10000000 >/dev/null 2>"$elf.err" || status=$?
     if [ "$status" -eq 0 ]; then
       pass=$((pass + 1))
     else

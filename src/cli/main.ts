@@ -32,7 +32,8 @@ options:
                            a virtio-blk disk backed by a raw image (repeatable: vda, vdb, ...)
   --netdev user            a virtio-net NIC behind user-mode NAT: DHCP gives 10.0.2.15,
                            10.0.2.2 is the host's loopback (TCP)
-  --engine jit|interp      jit (default): hot guest code is translated to JavaScript that V8 compiles;
+  --engine jit|interp      jit (default): hot guest code is translated to JavaScript that V8 compiles
+                           (with --bios none: every block, on its first run);
                            interp: the interpreter alone (debugging, reference)
   --nographic              accepted for QEMU compatibility: the console is always this terminal
   --max-instructions N     (--bios none) stop with an error after N instructions
@@ -127,6 +128,8 @@ async function run(argv: string[]): Promise<number> {
       memoryBytes: parseSize(values.memory ?? "128M"),
       maxInstructions: values["max-instructions"] === undefined ? undefined : positiveInt("--max-instructions", values["max-instructions"]),
       console: (b) => writeSync(1, b),
+      // Bare-metal programs are small tests: with the translator, translate every block on its first run.
+      translateAfter: parseEngine(values.engine ?? "jit") === "jit" ? 1 : 0,
     });
     if (values.stats) stats(result.instructions, result.seconds);
     return result.exitCode;
