@@ -7,7 +7,7 @@
  */
 import type { BlockBackend } from "../../modules/storage/blockBackend.js";
 import { BlockBackendError } from "../../modules/storage/blockBackend.js";
-import { bit, type VirtioContext, type VirtioDevice } from "./device.js";
+import { ActiveDevice, bit, type VirtioContext, type VirtioDevice } from "./device.js";
 import { VirtqueueError, readChain, writeChain, type Chain } from "./virtqueue.js";
 
 const SECTOR = 512;
@@ -38,14 +38,13 @@ const S_IOERR = 1;
 const S_UNSUPP = 2;
 const ID_BYTES = 20;
 
-export class VirtioBlk implements VirtioDevice {
+export class VirtioBlk extends ActiveDevice implements VirtioDevice {
   readonly name = "virtio-blk";
   readonly deviceId = 2;
   readonly queueSizes = [QUEUE_SIZE];
   readonly features: bigint;
   readonly config = new Uint8Array(60);
   private readonly sectors: number;
-  private ctx: VirtioContext | undefined;
 
   /** `onError` hears backend I/O failures (the guest sees IOERR). */
   constructor(
@@ -53,6 +52,7 @@ export class VirtioBlk implements VirtioDevice {
     private readonly serial: string,
     private readonly onError: (message: string) => void = () => {},
   ) {
+    super();
     this.sectors = Math.floor(disk.size / SECTOR);
     this.features = bit(F_SEG_MAX) | bit(F_BLK_SIZE) | bit(F_FLUSH) | (disk.readOnly ? bit(F_RO) : bit(F_DISCARD) | bit(F_WRITE_ZEROES));
     // Configuration layout (§5.2.4).
@@ -65,14 +65,6 @@ export class VirtioBlk implements VirtioDevice {
     v.setUint32(44, 1, true);
     v.setUint32(48, MAX_DISCARD_SECTORS, true);
     v.setUint32(52, MAX_DISCARD_SEG, true);
-  }
-
-  activate(ctx: VirtioContext): void {
-    this.ctx = ctx;
-  }
-
-  reset(): void {
-    this.ctx = undefined;
   }
 
   process(queue: number): void {

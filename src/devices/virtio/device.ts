@@ -51,3 +51,16 @@ export interface VirtioDevice {
   /** The driver reset the device: drop in-flight state. */
   reset(): void;
 }
+
+/** What most devices do with activate/reset: hold the context from DRIVER_OK until the driver resets them. */
+export abstract class ActiveDevice {
+  protected ctx: VirtioContext | undefined;
+
+  activate(ctx: VirtioContext): void {
+    this.ctx = ctx;
+  }
+
+  reset(): void {
+    this.ctx = undefined;
+  }
+}

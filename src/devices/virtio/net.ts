@@ -5,7 +5,7 @@
  * host wait in a bounded backlog until the driver posts receive buffers;
  * beyond it they are dropped, as a full NIC ring would.
  */
-import { bit, type VirtioContext, type VirtioDevice } from "./device.js";
+import { ActiveDevice, bit, type VirtioContext, type VirtioDevice } from "./device.js";
 import { readChain, writeChain } from "./virtqueue.js";
 
 const RX = 0;
@@ -21,13 +21,12 @@ const F_MAC = 5n;
 const F_STATUS = 16n;
 const LINK_UP = 1;
 
-export class VirtioNet implements VirtioDevice {
+export class VirtioNet extends ActiveDevice implements VirtioDevice {
   readonly name = "virtio-net";
   readonly deviceId = 1;
   readonly queueSizes = [QUEUE_SIZE, QUEUE_SIZE];
   readonly features = bit(F_MAC) | bit(F_STATUS);
   readonly config = new Uint8Array(8);
-  private ctx: VirtioContext | undefined;
   private readonly backlog: Uint8Array[] = [];
   /** Frames dropped because the guest had no receive buffers. */
   dropped = 0;
@@ -37,16 +36,13 @@ export class VirtioNet implements VirtioDevice {
     mac: Uint8Array,
     private readonly transmit: (frame: Uint8Array) => void,
   ) {
+    super();
     this.config.set(mac.subarray(0, 6), 0);
     this.config[6] = LINK_UP;
   }
 
-  activate(ctx: VirtioContext): void {
-    this.ctx = ctx;
-  }
-
-  reset(): void {
-    this.ctx = undefined;
+  override reset(): void {
+    super.reset();
     this.backlog.length = 0;
   }
 

@@ -3,27 +3,18 @@
  * from the host's cryptographic random source.
  */
 import { randomFillSync } from "node:crypto";
-import type { VirtioContext, VirtioDevice } from "./device.js";
+import { ActiveDevice, type VirtioDevice } from "./device.js";
 import { writeChain } from "./virtqueue.js";
 
 /** Bytes given per request at most; the driver asks again for more. */
 const MAX_REQUEST = 64 * 1024;
 
-export class VirtioRng implements VirtioDevice {
+export class VirtioRng extends ActiveDevice implements VirtioDevice {
   readonly name = "virtio-rng";
   readonly deviceId = 4;
   readonly queueSizes = [64];
   readonly features = 0n;
   readonly config = new Uint8Array(0);
-  private ctx: VirtioContext | undefined;
-
-  activate(ctx: VirtioContext): void {
-    this.ctx = ctx;
-  }
-
-  reset(): void {
-    this.ctx = undefined;
-  }
 
   process(queue: number): void {
     const ctx = this.ctx;
