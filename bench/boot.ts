@@ -6,7 +6,9 @@
  * Debian's OpenSBI fw_jump for an apples-to-apples firmware) and under QEMU
  * TCG (which always runs its bundled OpenSBI). Peak RSS is VmHWM from
  * /proc/<pid>/status. Boots run one at a time so they don't compete for CPUs.
- * Prints a table; never asserts on time.
+ * Then a CPU-bound workload (sha256sum of 16 MiB) is typed at the default
+ * guest's shell under tsxi (both engines) and QEMU, timed by the guest's own
+ * `time`. Prints two tables; never asserts on time.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -18,8 +20,18 @@ const TIMEOUT_MS = 300_000;
 const QEMU = "qemu-system-riscv64";
 const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
 
-/** seconds: time to banner, "timeout", or "failed" (process exited first); rssMiB: peak RSS. */
-interface BootResult { seconds: number | "timeout" | "failed"; rssMiB: number }
+/**
+ * seconds: time to banner (or, for a workload run, the guest's own `time` of WORKLOAD), "timeout",
+ * "failed" (process exited first), or "wrong" (the workload printed a wrong hash); rssMiB: peak RSS.
+ */
+interface BootResult { seconds: number | "timeout" | "failed" | "wrong"; rssMiB: number }
+
+/** CPU-bound in-guest workload, typed at the shell prompt; busybox `time` reports e.g. "real\t0m 5.50s". */
+const WORKLOAD = 'time sh -c "dd if=/dev/zero bs=1M count=16 2>/dev/null | sha256sum"';
+const WORKLOAD_SHA256 = "080acf35a507ac9849cfcba47dc2ad83e01b75663a516279c8b9d243b719643e"; // 16 MiB of zeros
+const WORKLOAD_TIMEOUT_MS = 600_000;
+const REAL_RE = /real\t(?:(\d+)m )?(\d+(?:\.\d+)?)s/;
+const HASH_RE = /\b[0-9a-f]{64}\b/;
 
 /** Peak resident set size in KiB as recorded by the kernel (0 if unreadable, e.g. process gone). */
 function vmHwmKiB(pid: number): number {
@@ -31,14 +43,20 @@ function vmHwmKiB(pid: number): number {
   }
 }
 
-/** Spawn cmd, watch stdout for BANNER, then SIGKILL it (no waiting for poweroff). */
-function bootOnce(cmd: string, args: string[]): Promise<BootResult> {
+/**
+ * Spawn cmd and watch its console for BANNER; without workload, SIGKILL it there (no waiting for
+ * poweroff). With workload, wait for the shell prompt after the banner, type WORKLOAD, and kill it
+ * once the guest prints the elapsed time (the typed line's echo has neither a hash nor "real\t").
+ */
+function bootOnce(cmd: string, args: string[], workload = false): Promise<BootResult> {
   return new Promise((resolve) => {
     const start = performance.now();
     const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
     let seconds: BootResult["seconds"] = "failed";
     let peakKiB = 0;
-    let tail = ""; // last bytes of console output, so a banner split across chunks is still found
+    let log = ""; // console output
+    let mark = 0; // where the current phase's output starts: 0, after the banner, after the typed line
+    let phase: "banner" | "prompt" | "workload" = "banner";
     let stderr = "";
     const sample = (): void => { if (child.pid !== undefined) peakKiB = Math.max(peakKiB, vmHwmKiB(child.pid)); };
     const poll = setInterval(sample, 200);
@@ -48,11 +66,32 @@ function bootOnce(cmd: string, args: string[]): Promise<BootResult> {
       sample(); // VmHWM just before the kill
       child.kill("SIGKILL");
     };
-    const timer = setTimeout(() => finish("timeout"), TIMEOUT_MS);
+    let timer = setTimeout(() => finish("timeout"), TIMEOUT_MS);
     child.stdout.setEncoding("latin1");
     child.stdout.on("data", (chunk: string) => {
-      tail = (tail + chunk).slice(-(chunk.length + BANNER.length));
-      if (tail.includes(BANNER)) finish((performance.now() - start) / 1000);
+      const from = Math.max(mark, log.length - BANNER.length); // a banner split across chunks is still found
+      log += chunk;
+      if (phase === "banner") {
+        const at = log.indexOf(BANNER, from);
+        if (at < 0) return;
+        if (!workload) return finish((performance.now() - start) / 1000);
+        phase = "prompt";
+        mark = at + BANNER.length;
+      }
+      if (phase === "prompt") {
+        if (!log.includes("# ", mark)) return;
+        phase = "workload";
+        mark = log.length;
+        child.stdin.write(`${WORKLOAD}\n`);
+        clearTimeout(timer);
+        timer = setTimeout(() => finish("timeout"), WORKLOAD_TIMEOUT_MS);
+        return;
+      }
+      const out = log.slice(mark);
+      const real = REAL_RE.exec(out);
+      if (real !== null) {
+        finish(HASH_RE.exec(out)?.[0] === WORKLOAD_SHA256 ? Number(real[1] ?? 0) * 60 + Number(real[2]) : "wrong");
+      }
     });
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => { stderr = (stderr + chunk).slice(-400); });
@@ -60,7 +99,7 @@ function bootOnce(cmd: string, args: string[]): Promise<BootResult> {
     child.on("close", () => {
       clearInterval(poll);
       clearTimeout(timer);
-      if (seconds === "failed") console.log(`  ${cmd} exited before the banner: ${stderr.trim()}`);
+      if (seconds === "failed") console.log(`  ${cmd} exited during the ${phase} phase: ${stderr.trim()}`);
       resolve({ seconds, rssMiB: peakKiB / 1024 });
     });
   });
@@ -89,23 +128,37 @@ export async function bootBench(repo: string): Promise<void> {
   if (!hasOpenSbi) console.log(`${OPENSBI} not found (apt-get install opensbi); skipping tsxi+OpenSBI`);
 
   const cli = join(repo, "dist", "src", "cli", "main.js");
+  const tsxiArgs = (kernel: string, ...extra: string[]): string[] =>
+    [cli, "run", "--kernel", kernel, "--initrd", initrd, "--append", "console=ttyS0", "-m", "512M", ...extra];
+  const qemuArgs = (kernel: string): string[] => ["-M", "virt", "-accel", "tcg", "-m", "512M", "-smp", "1", "-nographic",
+    "-bios", "default", "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0"];
   const rows: string[][] = [];
   for (const g of guests) {
-    const common = ["--kernel", g.kernel, "--initrd", initrd, "--append", "console=ttyS0", "-m", "512M"];
     console.log(`booting ${g.name} ...`);
-    const tsxi = await bootOnce(process.execPath, [cli, "run", ...common]);
-    const tsxiSbi = hasOpenSbi ? await bootOnce(process.execPath, [cli, "run", ...common, "--bios", OPENSBI]) : undefined;
-    const qemu = hasQemu
-      ? await bootOnce(QEMU, ["-M", "virt", "-accel", "tcg", "-m", "512M", "-smp", "1", "-nographic", "-bios", "default",
-        "-kernel", g.kernel, "-initrd", initrd, "-append", "console=ttyS0"])
-      : undefined;
+    const tsxi = await bootOnce(process.execPath, tsxiArgs(g.kernel));
+    const tsxiSbi = hasOpenSbi ? await bootOnce(process.execPath, tsxiArgs(g.kernel, "--bios", OPENSBI)) : undefined;
+    const qemu = hasQemu ? await bootOnce(QEMU, qemuArgs(g.kernel)) : undefined;
     rows.push([g.name, fmtS(tsxi), fmtS(tsxiSbi), fmtS(qemu), ratio(tsxi, qemu), ratio(tsxiSbi, qemu),
       fmtMiB(tsxi), fmtMiB(tsxiSbi), fmtMiB(qemu)]);
   }
+  printTable(`boot to shell banner "${BANNER}" (wall-clock s from spawn; peak RSS = VmHWM)`,
+    ["guest", "tsxi s", "tsxi+OpenSBI s", "qemu s", "tsxi/qemu", "tsxi+OpenSBI/qemu",
+      "tsxi MiB", "tsxi+OpenSBI MiB", "qemu MiB"], rows);
 
-  const head = ["guest", "tsxi s", "tsxi+OpenSBI s", "qemu s", "tsxi/qemu", "tsxi+OpenSBI/qemu",
-    "tsxi MiB", "tsxi+OpenSBI MiB", "qemu MiB"];
+  // CPU-bound workload inside the default guest, timed by the guest itself (boot time excluded).
+  const kernel = guests[0].kernel;
+  console.log(`running \`${WORKLOAD}\` in the default guest ...`);
+  const jit = await bootOnce(process.execPath, tsxiArgs(kernel), true);
+  const interp = await bootOnce(process.execPath, tsxiArgs(kernel, "--engine", "interp"), true);
+  const qemu = hasQemu ? await bootOnce(QEMU, qemuArgs(kernel), true) : undefined;
+  printTable("in-guest sha256sum of 16 MiB (s) (guest's `time` real s; peak RSS = VmHWM)",
+    ["guest", "tsxi s", "tsxi interp s", "qemu s", "tsxi/qemu", "tsxi interp/qemu", "tsxi MiB", "tsxi interp MiB", "qemu MiB"],
+    [["default", fmtS(jit), fmtS(interp), fmtS(qemu), ratio(jit, qemu), ratio(interp, qemu),
+      fmtMiB(jit), fmtMiB(interp), fmtMiB(qemu)]]);
+}
+
+function printTable(title: string, head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  console.log(`\nboot to shell banner "${BANNER}" (wall-clock s from spawn; peak RSS = VmHWM)`);
+  console.log(`\n${title}`);
   for (const r of [head, ...rows]) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "));
 }
