@@ -1,6 +1,6 @@
 // Boots the default guest that ships with tsxi (guest/default) and runs
 // commands in it over the console, with the built-in SBI and with Debian's
-// OpenSBI, with one and two harts.
+// OpenSBI, with one and four harts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GuestConsole } from "../support/guestConsole.js";
@@ -9,8 +9,8 @@ const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
 
 const configs: [string, string[]][] = [
   ["built-in SBI, 1 hart", []],
-  ["built-in SBI, 2 harts", ["--smp", "2"]],
-  ["OpenSBI, 2 harts", ["--bios", OPENSBI, "--smp", "2"]],
+  ["built-in SBI, 4 harts", ["--smp", "4"]],
+  ["OpenSBI, 4 harts", ["--bios", OPENSBI, "--smp", "4"]],
 ];
 
 for (const [name, args] of configs) {
