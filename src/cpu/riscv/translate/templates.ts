@@ -14,6 +14,7 @@
  */
 import type { Exec, Insn } from "../insn.js";
 import * as I from "../exec/int.js";
+import { TLB_MASK } from "../tlb.js";
 
 /** Where an instruction sits in its block: what a template needs besides the instruction. */
 export interface Site {
@@ -33,7 +34,7 @@ const addImm = (rs1: number, imm: number): string =>
   `const blo = L[${rs1}], alo = (blo + ${imm}) | 0, ahi = (H[${rs1}] + ${imm >> 31} + ((alo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;`;
 
 const tlbHit = (kind: "r" | "w", align: number): string =>
-  `const ix = (alo >>> 12) & 255; if (T.${kind}Tag[ix] === ahi * 1048576 + (alo >>> 12)${align > 1 ? ` && (alo & ${align - 1}) === 0` : ""})`;
+  `const ix = (alo >>> 12) & ${TLB_MASK}; if (T.${kind}Tag[ix] === ahi * 1048576 + (alo >>> 12)${align > 1 ? ` && (alo & ${align - 1}) === 0` : ""})`;
 
 function load(size: 1 | 2 | 4, signed: boolean, view: string, shift: number): Template {
   const ext = size < 4 && signed ? `(v << ${32 - 8 * size}) >> ${32 - 8 * size}` : "v";
