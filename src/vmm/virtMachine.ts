@@ -67,7 +67,7 @@ export class VirtMachine {
   readonly mem: GuestMemory;
   readonly uart: Ns16550a;
   private readonly control: HartControl;
-  private readonly mailbox = { buffer: new SharedArrayBuffer(0), server: undefined as MailboxServer | undefined };
+  private readonly mailbox: SharedArrayBuffer;
   /** Devices on this thread, in mailbox index order. */
   private readonly remote: { name: string; base: number; size: number; dev: MmioDevice }[] = [];
   private readonly worlds: WorldData[] = [];
@@ -125,10 +125,10 @@ export class VirtMachine {
       words.forEach((w, k) => this.mem.writeU64(info + 8 * k, BigInt(w)));
       boot = { firmware: { entry: fw.entry, dtb: top.dtb, info } };
     }
-    this.mailbox.buffer = mailboxBuffer(cfg.harts);
+    this.mailbox = mailboxBuffer(cfg.harts);
     const ranges = this.remote.map(({ name, base, size }) => ({ name, base, size }));
     for (let h = 0; h < cfg.harts; h++) {
-      this.worlds.push({ hartId: h, memory: this.mem.shared, control: this.control.buffers, mailbox: this.mailbox.buffer, devices: ranges, ...boot, translateAfter: cfg.engine === "interp" ? 0 : HOT_BLOCK_RUNS });
+      this.worlds.push({ hartId: h, memory: this.mem.shared, control: this.control.buffers, mailbox: this.mailbox, devices: ranges, ...boot, translateAfter: cfg.engine === "interp" ? 0 : HOT_BLOCK_RUNS });
     }
   }
 
@@ -189,7 +189,7 @@ export class VirtMachine {
 
   /** Runs the harts' worlds until the guest powers off or reboots (or `stop` is called). */
   async run(): Promise<PowerEvent> {
-    const server = new MailboxServer(this.mailbox.buffer, this.cfg.harts, {
+    const server = new MailboxServer(this.mailbox, this.cfg.harts, {
       read: (dev, offset, size) => this.remote[dev].dev.read(offset, size),
       write: (dev, offset, size, value) => this.remote[dev].dev.write(offset, size, value),
       console: (bytes) => this.cfg.consoleOut(bytes),

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { once } from "node:events";
@@ -137,18 +137,23 @@ test("ICMP echo request to 10.0.2.2 gets an echo reply with the same data and a 
   assert.equal(internetChecksum(ip.payload), 0);
 });
 
-test("TCP to 10.0.2.2 is proxied to a host server on 127.0.0.1, both directions and FIN", async (t) => {
-  const received: Buffer[] = [];
-  const server = net.createServer({ allowHalfOpen: true }, (s) => {
-    s.on("data", (d) => received.push(d));
-    s.on("end", () => s.end(Buffer.alloc(4000, "r")));
-  });
+/** A TCP server on the host's loopback (half-open allowed) and a guest NIC, both closed after the test. */
+async function hostServerAndGuest(t: TestContext, onConnection: (s: net.Socket) => void): Promise<{ port: number; g: Guest }> {
+  const server = net.createServer({ allowHalfOpen: true }, onConnection);
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   t.after(() => server.close());
-  const port = (server.address() as net.AddressInfo).port;
   const g = new Guest();
   t.after(() => g.net.close());
+  return { port: (server.address() as net.AddressInfo).port, g };
+}
+
+test("TCP to 10.0.2.2 is proxied to a host server on 127.0.0.1, both directions and FIN", async (t) => {
+  const received: Buffer[] = [];
+  const { port, g } = await hostServerAndGuest(t, (s) => {
+    s.on("data", (d) => received.push(d));
+    s.on("end", () => s.end(Buffer.alloc(4000, "r")));
+  });
 
   g.tcp({ dstPort: port, flags: TCP_SYN, seq: 1000, mss: 1000 });
   const synAck = await g.nextTcp();
@@ -185,13 +190,7 @@ test("TCP to 10.0.2.2 is proxied to a host server on 127.0.0.1, both directions 
 });
 
 test("host data is held to the guest's window and retransmitted until acknowledged", async (t) => {
-  const server = net.createServer((s) => s.end(Buffer.alloc(3000, "x")));
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  t.after(() => server.close());
-  const port = (server.address() as net.AddressInfo).port;
-  const g = new Guest();
-  t.after(() => g.net.close());
+  const { port, g } = await hostServerAndGuest(t, (s) => s.end(Buffer.alloc(3000, "x")));
 
   g.tcp({ dstPort: port, flags: TCP_SYN, seq: 0, window: 1000 });
   const synAck = await g.nextTcp();
