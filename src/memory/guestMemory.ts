@@ -22,12 +22,21 @@ export class GuestMemoryError extends Error {
 export const PAGE_CODE = 1;
 export const PAGE_WATCH = 2;
 
+/**
+ * Bytes of machine memory the vmkernel sets aside for each vCPU's state area:
+ * the registers and software TLB the translator's WebAssembly code works on
+ * (cpu/riscv/hartState.ts lays it out). Guest page maps never point there.
+ */
+export const VCPU_STATE_BYTES = 256 * 1024;
+
 /** What another world needs to map the same guest RAM (structured-clonable). */
 export interface SharedGuestMemory {
   base: number;
   size: number;
-  machine: SharedArrayBuffer;
+  machine: SharedArrayBuffer | WebAssembly.Memory;
   pageMap: SharedArrayBuffer;
+  vcpus: number;
+  vcpuState: number;
 }
 
 export class GuestMemory {
@@ -46,11 +55,17 @@ export class GuestMemory {
    * (Unprivileged ISA, Zifencei).
    */
   readonly pageFlags: Uint8Array;
+  /** vCPU state areas: `vcpus` of VCPU_STATE_BYTES from machine byte offset `vcpuStateBase`. */
+  readonly vcpus: number;
+  private readonly vcpuStateBase: number;
   private readonly codeWriteListeners: ((guestPage: number) => void)[] = [];
   private readonly watchers: { start: number; end: number; fn: (gpa: number, len: number) => void }[] = [];
 
-  /** New guest RAM backed by fresh machine pages, or (`shared`) another world's view of existing guest RAM. */
-  constructor(base: number, size: number, shared?: SharedGuestMemory) {
+  /**
+   * New guest RAM backed by fresh machine pages, with state areas for `vcpus`
+   * vCPUs, or (`shared`) another world's view of existing guest RAM.
+   */
+  constructor(base: number, size: number, shared?: SharedGuestMemory, vcpus = 1) {
     if (base % PAGE_SIZE !== 0 || size % PAGE_SIZE !== 0 || size <= 0) {
       throw new GuestMemoryError(`guest RAM base and size must be page aligned (base ${base}, size ${size})`);
     }
@@ -59,12 +74,17 @@ export class GuestMemory {
     this.end = base + size;
     const pages = size / PAGE_SIZE;
     if (shared === undefined) {
-      this.machine = new MachineMemory(size);
+      const statePages = (vcpus * VCPU_STATE_BYTES) / PAGE_SIZE;
+      this.machine = new MachineMemory(size + statePages * PAGE_SIZE);
       this.pageMap = new PageMap(pages);
       this.pageMap.mapLinear(this.machine.allocate(pages), pages);
+      this.vcpus = vcpus;
+      this.vcpuStateBase = this.machine.allocate(statePages) * PAGE_SIZE;
     } else {
       this.machine = new MachineMemory(shared.machine);
       this.pageMap = new PageMap(new Int32Array(shared.pageMap));
+      this.vcpus = shared.vcpus;
+      this.vcpuStateBase = shared.vcpuState;
     }
     this.u8 = new Uint8Array(this.machine.buffer);
     this.u16 = new Uint16Array(this.machine.buffer);
@@ -74,7 +94,22 @@ export class GuestMemory {
 
   /** The buffers another world needs to map this RAM. */
   get shared(): SharedGuestMemory {
-    return { base: this.base, size: this.size, machine: this.machine.buffer, pageMap: this.pageMap.entries.buffer as SharedArrayBuffer };
+    return {
+      base: this.base,
+      size: this.size,
+      machine: this.machine.wasm ?? this.machine.buffer,
+      pageMap: this.pageMap.entries.buffer as SharedArrayBuffer,
+      vcpus: this.vcpus,
+      vcpuState: this.vcpuStateBase,
+    };
+  }
+
+  /** Machine byte offset of vCPU `id`'s state area. */
+  vcpuState(id: number): number {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vcpus) {
+      throw new GuestMemoryError(`no state area for vCPU ${id} (this RAM was set up for ${this.vcpus})`);
+    }
+    return this.vcpuStateBase + id * VCPU_STATE_BYTES;
   }
 
   /** True when [gpa, gpa + len) lies entirely in guest RAM. */

@@ -1,26 +1,54 @@
 /**
  * Machine memory: the vmkernel's pool of 4 KiB machine pages, held in one
- * SharedArrayBuffer so that every world (vCPU worker thread) of a VM sees the
+ * shared buffer so that every world (vCPU worker thread) of a VM sees the
  * same bytes. A guest never addresses machine pages directly; it goes through a
  * `PageMap` (guest page -> machine page), which is what later lets the vmkernel
  * share, balloon, swap and dirty-track pages without the CPU knowing.
+ *
+ * The buffer is a shared WebAssembly memory whenever the pool fits in one
+ * (4 GiB), so that the translator's WebAssembly code can address guest pages
+ * and the vCPUs' state areas directly; a larger pool is a plain
+ * SharedArrayBuffer and its vCPUs translate to JavaScript instead.
  */
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
+/** WebAssembly page size (Core Specification §2.3.8). */
+const WASM_PAGE = 65536;
+/** Largest 32-bit WebAssembly memory, in WebAssembly pages. */
+const WASM_MAX_PAGES = 65536;
+
 export class MachineMemory {
   readonly buffer: SharedArrayBuffer;
+  /** The same bytes as a WebAssembly memory, when the pool fits in one. */
+  readonly wasm: WebAssembly.Memory | undefined;
   readonly pageCount: number;
   private nextFree = 0;
 
   /** A new pool of `bytes`, or (in another world) the pool whose buffer is `bytes`. */
-  constructor(bytes: number | SharedArrayBuffer) {
-    const n = typeof bytes === "number" ? bytes : bytes.byteLength;
-    if (!Number.isInteger(n) || n <= 0 || n % PAGE_SIZE !== 0) {
-      throw new RangeError(`machine memory size must be a positive multiple of ${PAGE_SIZE} bytes, got ${n}`);
+  constructor(bytes: number | SharedArrayBuffer | WebAssembly.Memory) {
+    if (typeof bytes === "number") {
+      if (!Number.isInteger(bytes) || bytes <= 0 || bytes % PAGE_SIZE !== 0) {
+        throw new RangeError(`machine memory size must be a positive multiple of ${PAGE_SIZE} bytes, got ${bytes}`);
+      }
+      const pages = Math.ceil(bytes / WASM_PAGE);
+      this.wasm = pages <= WASM_MAX_PAGES ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }) : undefined;
+      this.buffer = this.wasm !== undefined ? (this.wasm.buffer as SharedArrayBuffer) : new SharedArrayBuffer(bytes);
+      this.pageCount = bytes / PAGE_SIZE;
+    } else if (bytes instanceof WebAssembly.Memory) {
+      this.wasm = bytes;
+      this.buffer = bytes.buffer as SharedArrayBuffer;
+      this.pageCount = Math.floor(this.buffer.byteLength / PAGE_SIZE);
+    } else {
+      this.wasm = undefined;
+      this.buffer = bytes;
+      this.pageCount = bytes.byteLength / PAGE_SIZE;
     }
-    this.buffer = typeof bytes === "number" ? new SharedArrayBuffer(n) : bytes;
-    this.pageCount = n / PAGE_SIZE;
+  }
+
+  /** Pages of the WebAssembly memory (what a module importing it declares). */
+  get wasmPages(): number {
+    return this.buffer.byteLength / WASM_PAGE;
   }
 
   /** Hands out `count` consecutive free machine pages; returns the first page number. */

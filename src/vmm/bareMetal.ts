@@ -73,6 +73,8 @@ export function loadBareMetal(opts: BareMetalOptions): { hart: Hart; htif: Htif;
   const bus = new Bus();
   const hart = new Hart(0, mem, bus);
   hart.translateAfter = opts.translateAfter ?? 0;
+  // Translating from the first run means every block, compiled at once (no batching).
+  if (hart.translateAfter === 1) hart.translateBatch = 1;
   const control = HartControl.create(1);
   bus.register("clint", CLINT_BASE, CLINT_SIZE, new Clint(hartClint(control, hart, false)));
   hart.readTime = () => control.now();

@@ -54,7 +54,7 @@ export interface VirtConfig {
 
 export type Engine = "jit" | "interp";
 /** Runs of a block before the translator compiles it: cold code is not worth compiling. */
-export const HOT_BLOCK_RUNS = 10_000;
+export const HOT_BLOCK_RUNS = 50;
 
 /** The NIC's MAC address, QEMU's default. */
 const GUEST_MAC = Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);
@@ -76,7 +76,7 @@ export class VirtMachine {
 
   constructor(private readonly cfg: VirtConfig) {
     if (cfg.harts < 1 || cfg.harts > 64) throw new VmmError(`--smp ${cfg.harts}: tsxi supports 1 to 64 harts`);
-    this.mem = new GuestMemory(L.RAM_BASE, cfg.memoryBytes);
+    this.mem = new GuestMemory(L.RAM_BASE, cfg.memoryBytes, undefined, cfg.harts);
     this.control = HartControl.create(cfg.harts);
     const bus = new Bus();
     const attach = (name: string, base: number, size: number, dev: MmioDevice): void => {

@@ -96,7 +96,14 @@ function machine(translateAfter: number, code: Uint32Array, init: bigint[], data
   // Trap handler: skip the trapping instruction (mepc += 4), then mret.
   const handler = [0x34102f73, 0x004f0f13, 0x341f1073, 0x30200073];
   mem.writeBytes(HANDLER, new Uint8Array(Uint32Array.from(handler).buffer));
-  mem.writeBytes(DATA, data);
+  reset(h, init, data);
+  return h;
+}
+
+/** Puts the machine back in its initial state (code and translations stay). */
+function reset(h: Hart, init: bigint[], data: Uint8Array): void {
+  h.mem.writeBytes(DATA - 4096, new Uint8Array(12288)); // everything a stream can store to
+  h.mem.writeBytes(DATA, data);
   for (let r = 1; r < 32; r++) h.setX(r, init[r]);
   h.setX(BASE, BigInt(DATA));
   h.setX(CODE_REG, BigInt(RAM + 2048));
@@ -105,9 +112,15 @@ function machine(translateAfter: number, code: Uint32Array, init: bigint[], data
   h.pmpaddr[0] = (1n << 54n) - 1n;
   h.pmpcfg[0] = 0x1f;
   updatePmpRanges(h);
+  h.mstatus = 0;
+  h.mscratch = 0n;
+  h.mcause = 0n;
+  h.mepc = 0n;
+  h.mtval = 0n;
+  h.instret = 0;
+  h.reservation = -1;
   h.updateRegimes();
   h.pc = RAM;
-  return h;
 }
 
 function state(h: Hart): unknown {
@@ -130,6 +143,11 @@ test("interpreter and translator agree on 10^6 random instructions", { timeout: 
     const data = Uint8Array.from({ length: 4096 }, () => rnd(256));
     const a = machine(0, code, init, data);
     const b = machine(1, code, init, data);
+    // A first run finds the stream's blocks; they are compiled (in batches, as in a VM), and the
+    // stream runs again from the start, now translated, in lockstep with the interpreter.
+    for (let step = 0; step < 4 * CODE_INSNS && b.pc !== end; step++) b.run(1);
+    b.finishTranslations();
+    reset(b, init, data);
     for (let step = 0; step < 4 * CODE_INSNS && a.pc !== end; step++) {
       a.run(1);
       b.run(1);

@@ -3,13 +3,15 @@ import type { Bus } from "../../devices/bus.js";
 import { Insn, F_ENDS_BLOCK, F_SYSTEM } from "./insn.js";
 import { decode } from "./decode.js";
 import { Access, Cause, TRAP } from "./trap.js";
-import { Regime, TlbSet, TLB_MASK, vpnTag } from "./tlb.js";
+import { Regime, TlbSet, TLB_MASK, TLB_SET_BYTES, vpnTag } from "./tlb.js";
+import { STATE_HI, STATE_LO, STATE_TLBS } from "./hartState.js";
 import { translate, flushTranslations } from "./mmu.js";
 import { pmpAllows } from "./pmp.js";
 import { takeTrap, takePendingInterrupt } from "./privileged.js";
 import { MSTATUS_FS, MSTATUS_MPRV, MSTATUS_SUM } from "./csr.js";
 import { PAGE_CODE } from "../../memory/guestMemory.js";
 import { compileBlock, type BlockFn } from "./translate/blockCompiler.js";
+import { WasmBackend } from "./translate/wasmBlockCompiler.js";
 
 export const enum Priv {
   U = 0,
@@ -28,6 +30,8 @@ export class Block {
   hits = 0;
   /** The translated form, once hot. */
   fn: BlockFn | undefined = undefined;
+  /** Index in the hart's WebAssembly function table (translated by the WebAssembly back end), or -1. */
+  index = -1;
   constructor(
     readonly paddr: number,
     readonly insns: Insn[],
@@ -35,7 +39,7 @@ export class Block {
 }
 
 const BLOCK_MAX = 64;
-const JMP_BITS = 10;
+const JMP_BITS = 14;
 /**
  * Translated blocks a hart keeps at most; past this the whole code cache is
  * dropped and rebuilt from hot code (QEMU's tb_flush policy), which bounds the
@@ -53,8 +57,8 @@ const MAX_TRANSLATED = 16384;
  * Index 32 is a sink that absorbs writes to x0.
  */
 export class Hart {
-  readonly lo = new Int32Array(33);
-  readonly hi = new Int32Array(33);
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
   /** pc of the executing instruction, an exact signed 64-bit value as a double. */
   pc = 0;
   /** Next pc: pc + len, overwritten by jumps and taken branches. */
@@ -120,18 +124,28 @@ export class Hart {
    * execution (scan before execution) and runs the translation from then on.
    */
   translateAfter = 0;
+  /**
+   * Hot blocks compiled together (WebAssembly back end): up to 32, which
+   * amortises V8's cost per module; 1 compiles each block as soon as it is
+   * hot (bare-metal programs translated from their first instruction).
+   */
+  translateBatch = 32;
   /** Instructions of the current translated block completed before a trap. */
   icount = 0;
   /** Bumped by FENCE.I: blocks from an older generation are re-checked before they run. */
   private codeGeneration = 0;
   private translated = 0;
+  /** The WebAssembly back end, when guest RAM is a WebAssembly memory (otherwise blocks become JavaScript). */
+  private wasm: WasmBackend | undefined;
 
   // --- pending trap, filled by raise() ---
   trapCause = 0;
   trapTval = 0n;
 
   // --- translation ---
-  readonly tlbs = [new TlbSet(), new TlbSet(), new TlbSet(), new TlbSet()];
+  readonly tlbs: TlbSet[];
+  /** Machine byte offset of this hart's state area (hartState.ts). */
+  readonly stateBase: number;
   /** Data accesses' regime (priv, MPRV, SUM) and fetch regime (priv). */
   dtlb: TlbSet;
   itlb: TlbSet;
@@ -170,6 +184,12 @@ export class Hart {
     this.u8 = mem.u8;
     this.u16 = mem.u16;
     this.i32 = mem.i32;
+    const base = mem.vcpuState(hartId);
+    const buf = mem.machine.buffer;
+    this.stateBase = base;
+    this.lo = new Int32Array(buf, base + STATE_LO, 33).fill(0);
+    this.hi = new Int32Array(buf, base + STATE_HI, 33).fill(0);
+    this.tlbs = [0, 1, 2, 3].map((k) => new TlbSet(buf, base + STATE_TLBS + k * TLB_SET_BYTES));
     const fbuf = new ArrayBuffer(256);
     this.f = new Float64Array(fbuf);
     this.fw = new Int32Array(fbuf);
@@ -495,7 +515,13 @@ export class Hart {
     const page = this.mem.base + guestPage * 4096;
     const slots = this.blocks.get(page);
     if (slots === undefined) return;
-    for (const b of slots) if (b !== undefined) b.valid = false;
+    let chained = false;
+    for (const b of slots) {
+      if (b === undefined) continue;
+      b.valid = false;
+      if (b.index >= 0) chained = true;
+    }
+    if (chained) this.wasm?.forgetJumps();
     this.blocks.delete(page);
   }
 
@@ -505,9 +531,23 @@ export class Hart {
       this.flushCode();
       return undefined;
     }
-    b.fn = compileBlock(b);
+    if (this.wasm === undefined && this.mem.machine.wasm !== undefined) {
+      this.wasm = new WasmBackend(this, this.mem.machine.wasm, this.mem.machine.wasmPages, MAX_TRANSLATED);
+    }
+    if (this.wasm !== undefined) {
+      b.hits = -Infinity; // queued (or, for a monitor instruction, left to the interpreter): never again
+      if ((b.insns[0].flags & F_SYSTEM) !== 0) return undefined;
+      this.translated += this.wasm.queue(b);
+      return b.fn;
+    }
+    b.fn = compileBlock(b, this);
     this.translated++;
     return b.fn;
+  }
+
+  /** Compiles the hot blocks still waiting for their batch (tests; a caller about to measure). */
+  finishTranslations(): void {
+    if (this.wasm !== undefined) this.translated += this.wasm.flush();
   }
 
   /**
@@ -523,6 +563,7 @@ export class Hart {
    */
   fenceI(): void {
     this.codeGeneration++;
+    this.wasm?.forgetJumps();
   }
 
   /** True when `b` still matches the instruction bits in memory; otherwise drops it. */
@@ -540,6 +581,7 @@ export class Hart {
       return true;
     }
     b.valid = false;
+    if (b.index >= 0) this.wasm?.forgetJumps();
     const page = b.paddr - (b.paddr % 4096);
     const slots = this.blocks.get(page);
     if (slots !== undefined) slots[(b.paddr % 4096) >>> 1] = undefined;
@@ -554,11 +596,13 @@ export class Hart {
     }
     this.blocks.clear();
     this.translated = 0;
+    this.wasm?.clear();
     this.flushJumpCache();
   }
 
   /** Called whenever the virtual->physical mapping of code may have changed. */
   flushJumpCache(): void {
+    this.wasm?.forgetJumps();
     for (let i = 0; i < 4; i++) {
       this.jmpPc[i].fill(NaN);
       this.jmpCache[i].length = 0;
@@ -595,8 +639,15 @@ export class Hart {
         let fn = b.fn;
         if (fn === undefined && this.translateAfter > 0 && ++b.hits >= this.translateAfter) fn = this.translate(b);
         if (fn !== undefined) {
-          k = -1;
-          fn(this);
+          if (b.index >= 0) {
+            k = -2;
+            this.pc = this.wasm!.chain(b, pc, regime, this.dtlb.base, limit - this.instret);
+            this.instret += this.wasm!.retired();
+          } else {
+            k = -1;
+            this.pc = fn(pc, this.dtlb.base);
+            this.instret += b.insns.length;
+          }
           continue;
         }
         const insns = b.insns;
@@ -610,10 +661,11 @@ export class Hart {
         this.instret += n;
       } catch (e) {
         if (e !== TRAP) throw e;
-        this.instret += k < 0 ? this.icount : k;
+        this.instret += k >= 0 ? k : k === -1 ? this.icount : this.wasm!.retired() + this.icount;
         takeTrap(this, this.trapCause, this.trapTval, false);
       }
     }
+    if (this.wasm !== undefined) this.translated += this.wasm.poll();
     return this.instret - start;
   }
 }

@@ -21,14 +21,39 @@ export const enum Regime {
   M = 3,
 }
 
+/**
+ * Byte layout of a TlbSet in its buffer, which translated WebAssembly code
+ * indexes directly: four f64 arrays, then two i32 arrays.
+ */
+export const TLB_RTAG = 0;
+export const TLB_WTAG = TLB_SIZE * 8;
+export const TLB_XTAG = TLB_SIZE * 16;
+export const TLB_XPAGE = TLB_SIZE * 24;
+export const TLB_ROFF = TLB_SIZE * 32;
+export const TLB_WOFF = TLB_SIZE * 36;
+export const TLB_SET_BYTES = TLB_SIZE * 40;
+
 export class TlbSet {
-  readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
-  readonly rOff = new Int32Array(TLB_SIZE);
-  readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
-  readonly wOff = new Int32Array(TLB_SIZE);
-  readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
+  readonly rTag: Float64Array;
+  readonly rOff: Int32Array;
+  readonly wTag: Float64Array;
+  readonly wOff: Int32Array;
+  readonly xTag: Float64Array;
   /** Execute entries hold the physical page address: the decoded-block cache is keyed by it. */
-  readonly xPage = new Float64Array(TLB_SIZE);
+  readonly xPage: Float64Array;
+
+  /** A set over TLB_SET_BYTES of `buffer` from byte offset `base` (8-aligned). */
+  constructor(
+    buffer: ArrayBufferLike,
+    readonly base: number,
+  ) {
+    this.rTag = new Float64Array(buffer, base + TLB_RTAG, TLB_SIZE).fill(NaN);
+    this.wTag = new Float64Array(buffer, base + TLB_WTAG, TLB_SIZE).fill(NaN);
+    this.xTag = new Float64Array(buffer, base + TLB_XTAG, TLB_SIZE).fill(NaN);
+    this.xPage = new Float64Array(buffer, base + TLB_XPAGE, TLB_SIZE);
+    this.rOff = new Int32Array(buffer, base + TLB_ROFF, TLB_SIZE);
+    this.wOff = new Int32Array(buffer, base + TLB_WOFF, TLB_SIZE);
+  }
 
   flushAll(): void {
     this.rTag.fill(NaN);

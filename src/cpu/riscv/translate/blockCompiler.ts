@@ -17,14 +17,21 @@ import type { Block, Hart } from "../hart.js";
 import * as i64 from "../i64.js";
 import { SETS_PC, TEMPLATES } from "./templates.js";
 
-export type BlockFn = (h: Hart) => void;
+/**
+ * A translated block: runs the block starting at pc `pc0` with the data TLB
+ * set at machine byte offset `tlb` and returns the next pc. The run loop
+ * counts the block's instructions as retired; on a trap it throws TRAP with
+ * h.pc and h.icount exact. Both back ends (JavaScript here, WebAssembly in
+ * wasmBlockCompiler.ts) produce this.
+ */
+export type BlockFn = (pc0: number, tlb: number) => number;
 
 /** Helpers the generated code may call (X.*). */
 const HELPERS = { r: i64.r, fromNum: i64.fromNum, toNum: i64.toNum, sll64: i64.sll64, srl64: i64.srl64, sra64: i64.sra64 };
 
 /** JavaScript source of the block's function body (exported for tests and debugging). */
 export function blockSource(b: Block): string {
-  const out = ["const L = h.lo, H = h.hi, I32 = h.i32, U8 = h.u8, U16 = h.u16, T = h.dtlb, pc0 = h.pc;"];
+  const out = ["const L = h.lo, H = h.hi, I32 = h.i32, U8 = h.u8, U16 = h.u16, T = h.dtlb;"];
   let off = 0;
   let pcSet = false;
   const n = b.insns.length;
@@ -38,19 +45,22 @@ export function blockSource(b: Block): string {
     } else {
       out.push(`${sync} h.npc = ${pc} + ${ins.len}; I[${k}].exec(h, I[${k}]);`);
       if (k === n - 1) {
-        out.push("h.pc = h.npc;");
+        out.push("return h.npc;");
         pcSet = true;
       }
     }
     off += ins.len;
   });
-  if (!pcSet) out.push(`h.pc = pc0 + ${off};`);
-  out.push(`h.instret += ${n};`);
+  if (!pcSet) out.push(`return pc0 + ${off};`);
   return out.join("\n");
 }
 
-/** Compiles the block; the function runs it to its end, or throws TRAP with h.pc and h.icount exact. */
-export function compileBlock(b: Block): BlockFn {
-  const make = new Function("X", "I", `"use strict"; return function block(h) {\n${blockSource(b)}\n};`) as (x: typeof HELPERS, insns: unknown) => BlockFn;
-  return make(HELPERS, b.insns);
+/** Compiles the block to a JavaScript function for hart `h`. */
+export function compileBlock(b: Block, h: Hart): BlockFn {
+  const make = new Function("X", "I", "h", `"use strict"; return function block(pc0) {\n${blockSource(b)}\n};`) as (
+    x: typeof HELPERS,
+    insns: unknown,
+    h: Hart,
+  ) => BlockFn;
+  return make(HELPERS, b.insns, h);
 }

@@ -54,21 +54,21 @@ const lt = (alo: string, ahi: string, blo: string, bhi: string): string => `((${
 const ltu = (alo: string, ahi: string, blo: string, bhi: string): string =>
   `(${cmpU(ahi, bhi)} || ((${ahi}) === (${bhi}) && ${cmpU(alo, blo)}))`;
 
-/** Branch templates end the block: they set pc to the target or the next instruction. */
+/** Branch templates end the block: they return the target or the next instruction's pc. */
 function branch(cond: (i: Insn) => string): Template {
-  return (i, s) => `{ h.pc = ${cond(i)} ? ${s.pc} + ${i.imm} : ${s.pc} + ${i.len}; }`;
+  return (i, s) => `{ return ${cond(i)} ? ${s.pc} + ${i.imm} : ${s.pc} + ${i.len}; }`;
 }
 
 const shiftImm = (fn: string): Template => (i) => `{ X.${fn}(L[${i.rs1}], H[${i.rs1}], ${i.imm}); ${w(i.rd, "X.r[0]", "X.r[1]")} }`;
 
-/** Templates that set h.pc themselves (control transfers); after any other, the block continues or falls through. */
+/** Templates that return the next pc (control transfers); after any other, the block continues or falls through. */
 export const SETS_PC = new Set<Exec>([I.jal, I.jalr, I.beq, I.bne, I.blt, I.bge, I.bltu, I.bgeu]);
 
 export const TEMPLATES = new Map<Exec, Template>([
   [I.lui, (i) => `{ ${wW(i.rd, String(i.imm | 0))} }`],
   [I.auipc, (i, s) => `{ X.fromNum(${s.pc} + ${i.imm}); ${w(i.rd, "X.r[0]", "X.r[1]")} }`],
-  [I.jal, (i, s) => `{ X.fromNum(${s.pc} + ${i.len}); ${w(i.rd, "X.r[0]", "X.r[1]")} h.pc = ${s.pc} + ${i.imm}; }`],
-  [I.jalr, (i, s) => `{ ${addImm(i.rs1, i.imm)} const t = X.toNum(alo & ~1, ahi); X.fromNum(${s.pc} + ${i.len}); ${w(i.rd, "X.r[0]", "X.r[1]")} h.pc = t; }`],
+  [I.jal, (i, s) => `{ X.fromNum(${s.pc} + ${i.len}); ${w(i.rd, "X.r[0]", "X.r[1]")} return ${s.pc} + ${i.imm}; }`],
+  [I.jalr, (i, s) => `{ ${addImm(i.rs1, i.imm)} const t = X.toNum(alo & ~1, ahi); X.fromNum(${s.pc} + ${i.len}); ${w(i.rd, "X.r[0]", "X.r[1]")} return t; }`],
   [I.beq, branch((i) => `(L[${i.rs1}] === L[${i.rs2}] && H[${i.rs1}] === H[${i.rs2}])`)],
   [I.bne, branch((i) => `(L[${i.rs1}] !== L[${i.rs2}] || H[${i.rs1}] !== H[${i.rs2}])`)],
   [I.blt, branch((i) => lt(`L[${i.rs1}]`, `H[${i.rs1}]`, `L[${i.rs2}]`, `H[${i.rs2}]`))],

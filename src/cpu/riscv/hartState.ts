@@ -1,0 +1,31 @@
+/**
+ * Layout of a hart's state area, which the vmkernel sets aside in machine
+ * memory for each vCPU (GuestMemory.vcpuState): the parts of the hart that
+ * translated WebAssembly code reads and writes directly. JavaScript sees the
+ * same bytes through typed-array views (Hart.lo/hi, the TlbSets).
+ */
+import { TLB_SET_BYTES } from "./tlb.js";
+import { VCPU_STATE_BYTES } from "../../memory/guestMemory.js";
+
+/** x0..x31 and the x0 write sink (index 32): low int32 halves. */
+export const STATE_LO = 0;
+/** The same registers' high int32 halves. */
+export const STATE_HI = 33 * 4;
+/** 8 bytes where a slow-path 64-bit load leaves its result for translated code. */
+export const STATE_SCRATCH = 272;
+/** i32: instructions retired by the chained blocks of the current dispatch (wasmDispatch.ts). */
+export const STATE_DONE = 280;
+/** Four TlbSets (one per Regime), TLB_SET_BYTES each. */
+export const STATE_TLBS = 512;
+/**
+ * The translated-code jump cache, one table per Regime: JUMP_ENTRIES entries
+ * of JUMP_ENTRY_BYTES — pc (f64, NaN when empty), function-table index (i32),
+ * instruction count (i32).
+ */
+export const STATE_JUMPS = STATE_TLBS + 4 * TLB_SET_BYTES;
+export const JUMP_BITS = 11;
+export const JUMP_ENTRIES = 1 << JUMP_BITS;
+export const JUMP_ENTRY_BYTES = 16;
+export const STATE_BYTES = STATE_JUMPS + 4 * JUMP_ENTRIES * JUMP_ENTRY_BYTES;
+
+if (STATE_BYTES > VCPU_STATE_BYTES) throw new Error("hart state does not fit the vCPU state area");

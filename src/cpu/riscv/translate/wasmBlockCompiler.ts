@@ -1,0 +1,604 @@
+/**
+ * The WebAssembly back end of the translator: a decoded `Block` becomes one
+ * WebAssembly function that V8 compiles straight to machine code (Liftoff,
+ * then TurboFan when hot), so even lukewarm code runs native code — the JS
+ * back end's functions start in V8's bytecode interpreter instead.
+ *
+ * - Guest registers live in i64 locals for the whole block: loaded from the
+ *   hart's state area (hartState.ts) on entry, written back at the end and
+ *   before anything that can trap or read them (slow paths, semantic calls).
+ *   RV64's integer operations are WebAssembly's i64 ones (shift amounts are
+ *   taken modulo 64 by both, Unprivileged ISA §4.2).
+ * - Loads and stores inline the software TLB's fast path: the TlbSet of the
+ *   current data regime sits in the same memory (its offset is the second
+ *   argument), and guest RAM is indexed by machine offset.
+ * - Everything without a template here calls its semantic function from exec/
+ *   through the `ex` import, so there is one semantics; the differential test
+ *   holds this file to it.
+ * - Traps stay precise: before a call that can trap, the block passes the
+ *   instruction's pc and index, which the import stores in the hart.
+ *
+ * The function takes (pc of the block, byte offset of the data TlbSet) and
+ * returns the next pc.
+ */
+import type { Block, Hart } from "../hart.js";
+import type { Exec, Insn } from "../insn.js";
+import * as I from "../exec/int.js";
+import { fence } from "../exec/system.js";
+import { JUMP_ENTRIES, JUMP_ENTRY_BYTES, STATE_DONE, STATE_HI, STATE_JUMPS, STATE_LO, STATE_SCRATCH } from "../hartState.js";
+import { BLOCK_TYPE, dispatchModule, type Dispatch } from "./wasmDispatch.js";
+import { TLB_MASK, TLB_ROFF, TLB_RTAG, TLB_WOFF, TLB_WTAG } from "../tlb.js";
+import { Code, encodeModule, Op, VOID, Val, type FuncType } from "./wasmWriter.js";
+import type { BlockFn } from "./blockCompiler.js";
+
+const TYPES: FuncType[] = [
+  { params: [Val.F64, Val.I32], results: [Val.F64] }, // BLOCK_TYPE: the block
+  { params: [Val.I32, Val.I32, Val.I32, Val.F64, Val.I32], results: [Val.I32] }, // 1: ld(lo, hi, size, pc, k)
+  { params: [Val.I32, Val.I32, Val.F64, Val.I32], results: [] }, // 2: ld64(lo, hi, pc, k) -> scratch
+  { params: [Val.I32, Val.I32, Val.I32, Val.I32, Val.I32, Val.F64, Val.I32], results: [] }, // 3: st(lo, hi, size, vlo, vhi, pc, k)
+  { params: [Val.I32, Val.I32, Val.F64], results: [Val.F64] }, // 4: ex(block, k, pc) -> npc
+  { params: [Val.I64, Val.I64], results: [Val.I64] }, // 5: mulhu
+];
+const F_LD = 0;
+const F_LD64 = 1;
+const F_ST = 2;
+const F_EX = 3;
+/** Every module defines mulhu first, then its blocks. */
+const F_MULHU = 4;
+const F_BLOCK = 5;
+
+// Parameters and fixed locals of the block function.
+const P_PC = 0;
+const P_TLB = 1;
+const L_VA = 2; // i64 effective address
+const L_T = 3; // i64 temporary
+const L_A32 = 4; // i32 low half of the effective address
+const L_IX = 5; // i32 TLB index
+const L_NPC = 6; // f64 next pc
+const FIRST_REG_LOCAL = 7;
+const FIXED_LOCALS = [Val.I64, Val.I64, Val.I32, Val.I32, Val.F64];
+
+/** Per-instruction emitters; an instruction without one calls its semantic function. */
+type Emit = (g: Gen, i: Insn) => void;
+
+/** Code generation state of one block. */
+class Gen {
+  readonly c = new Code();
+  /** Local index of each guest register used (0 = not cached). */
+  readonly local = new Int32Array(33);
+  readonly used: number[] = [];
+  /** Registers written so far (must be stored before a call-out and at the end). */
+  readonly dirty = new Set<number>();
+  /** Byte offset of the current instruction from the block's pc, and its index. */
+  off = 0;
+  k = 0;
+  /** The value left on the stack by a control transfer (the next pc), if any. */
+  ended = false;
+
+  /** `block`: this block's index in its module (the `ex` import's first argument). */
+  constructor(
+    readonly stateBase: number,
+    readonly block: number,
+  ) {}
+
+  use(r: number): void {
+    if (r === 0 || r === 32 || this.local[r] !== 0) return;
+    this.local[r] = FIRST_REG_LOCAL + this.used.length;
+    this.used.push(r);
+  }
+
+  get(r: number): void {
+    if (r === 0) this.c.i64(0);
+    else this.c.idx(Op.LocalGet, this.local[r]);
+  }
+
+  /** Pops the value on the stack into rd (dropped for x0). */
+  set(rd: number): void {
+    if (rd === 0 || rd === 32) {
+      this.c.op(Op.Drop);
+      return;
+    }
+    this.c.idx(Op.LocalSet, this.local[rd]);
+    this.dirty.add(rd);
+  }
+
+  load(r: number): void {
+    const c = this.c;
+    c.i32(0).mem(Op.I64Load32U, 2, this.stateBase + STATE_LO + 4 * r);
+    c.i32(0).mem(Op.I64Load32S, 2, this.stateBase + STATE_HI + 4 * r);
+    c.i64(32).op(Op.I64Shl, Op.I64Or).idx(Op.LocalSet, this.local[r]);
+  }
+
+  store(r: number): void {
+    const c = this.c;
+    c.i32(0).idx(Op.LocalGet, this.local[r]).mem(Op.I64Store32, 2, this.stateBase + STATE_LO + 4 * r);
+    c.i32(0).idx(Op.LocalGet, this.local[r]).i64(32).op(Op.I64ShrU).mem(Op.I64Store32, 2, this.stateBase + STATE_HI + 4 * r);
+  }
+
+  spill(): void {
+    for (const r of this.dirty) this.store(r);
+  }
+
+  /** pc of the current instruction plus `delta`, as f64. */
+  pc(delta = 0): void {
+    this.c.idx(Op.LocalGet, P_PC).f64(this.off + delta).op(Op.F64Add);
+  }
+
+  /** pc of the current instruction plus `delta`, as i64 (link addresses, AUIPC). */
+  pc64(delta: number): void {
+    this.c.idx(Op.LocalGet, P_PC).op(Op.I64TruncF64S).i64(this.off + delta).op(Op.I64Add);
+  }
+
+  /** Effective address rs1 + imm into L_VA and L_A32, and the TLB index into L_IX. */
+  address(i: Insn): void {
+    const c = this.c;
+    this.get(i.rs1);
+    c.i64(i.imm).op(Op.I64Add).idx(Op.LocalTee, L_VA).op(Op.I32WrapI64).idx(Op.LocalTee, L_A32);
+    c.i32(12).op(Op.I32ShrU).i32(TLB_MASK).op(Op.I32And).idx(Op.LocalSet, L_IX);
+  }
+
+  /** Leaves "TLB hit and aligned" (i32) for the access kind's tag table. */
+  hit(tagTable: number, size: number): void {
+    const c = this.c;
+    c.idx(Op.LocalGet, L_IX).i32(3).op(Op.I32Shl).idx(Op.LocalGet, P_TLB).op(Op.I32Add).mem(Op.F64Load, 3, tagTable);
+    c.idx(Op.LocalGet, L_VA).i64(12).op(Op.I64ShrS, Op.F64ConvertI64S, Op.F64Eq);
+    if (size > 1) c.idx(Op.LocalGet, L_A32).i32(size - 1).op(Op.I32And, Op.I32Eqz, Op.I32And);
+  }
+
+  /** Leaves the machine byte address of the access (i32) from the entry's page offset table. */
+  hostAddress(offTable: number): void {
+    const c = this.c;
+    c.idx(Op.LocalGet, L_IX).i32(2).op(Op.I32Shl).idx(Op.LocalGet, P_TLB).op(Op.I32Add).mem(Op.I32Load, 2, offTable);
+    c.idx(Op.LocalGet, L_A32).i32(4095).op(Op.I32And, Op.I32Add);
+  }
+
+  /** Pushes (lo, hi) of the effective address, the pc and the index for a slow-path import. */
+  slowArgs(): void {
+    this.c.idx(Op.LocalGet, L_A32).idx(Op.LocalGet, L_VA).i64(32).op(Op.I64ShrU, Op.I32WrapI64);
+  }
+
+  site(): void {
+    this.pc();
+    this.c.i32(this.k);
+  }
+}
+
+const ALIGN: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
+
+function load(size: 1 | 2 | 4 | 8, fast: Op, slowExtend: (c: Code) => void): Emit {
+  return (g, i) => {
+    const c = g.c;
+    g.address(i);
+    g.hit(TLB_RTAG, size);
+    c.op(Op.If, Val.I64);
+    g.hostAddress(TLB_ROFF);
+    c.mem(fast, ALIGN[size]);
+    c.op(Op.Else);
+    g.spill();
+    g.slowArgs();
+    if (size === 8) {
+      g.site();
+      c.idx(Op.Call, F_LD64);
+      c.i32(0).mem(Op.I64Load, 3, g.stateBase + STATE_SCRATCH);
+    } else {
+      c.i32(size);
+      g.site();
+      c.idx(Op.Call, F_LD);
+      slowExtend(c);
+    }
+    c.op(Op.End);
+    g.set(i.rd);
+  };
+}
+
+function store(size: 1 | 2 | 4 | 8, fast: Op): Emit {
+  return (g, i) => {
+    const c = g.c;
+    g.address(i);
+    g.hit(TLB_WTAG, size);
+    c.op(Op.If, VOID);
+    g.hostAddress(TLB_WOFF);
+    g.get(i.rs2);
+    c.mem(fast, ALIGN[size]);
+    c.op(Op.Else);
+    g.spill();
+    g.slowArgs();
+    c.i32(size);
+    g.get(i.rs2);
+    c.op(Op.I32WrapI64);
+    g.get(i.rs2);
+    c.i64(32).op(Op.I64ShrU, Op.I32WrapI64);
+    g.site();
+    c.idx(Op.Call, F_ST);
+    c.op(Op.End);
+  };
+}
+
+/** rd = op(rs1, rs2) on 64 bits. */
+const rr = (...ops: Op[]): Emit => (g, i) => {
+  g.get(i.rs1);
+  g.get(i.rs2);
+  g.c.op(...ops);
+  g.set(i.rd);
+};
+
+/** rd = op(rs1, imm) on 64 bits. */
+const ri = (...ops: Op[]): Emit => (g, i) => {
+  g.get(i.rs1);
+  g.c.i64(i.imm).op(...ops);
+  g.set(i.rd);
+};
+
+/** rd = sext32(op(rs1[31:0], rs2[31:0])). */
+const rrW = (op: Op): Emit => (g, i) => {
+  g.get(i.rs1);
+  g.c.op(Op.I32WrapI64);
+  g.get(i.rs2);
+  g.c.op(Op.I32WrapI64, op, Op.I64ExtendI32S);
+  g.set(i.rd);
+};
+
+/** rd = sext32(op(rs1[31:0], imm)). */
+const riW = (op: Op): Emit => (g, i) => {
+  g.get(i.rs1);
+  g.c.op(Op.I32WrapI64).i32(i.imm).op(op, Op.I64ExtendI32S);
+  g.set(i.rd);
+};
+
+/** Conditional branch: ends the block with the taken or fall-through pc. */
+const branch = (cmp: Op): Emit => (g, i) => {
+  g.pc(i.imm);
+  g.pc(i.len);
+  g.get(i.rs1);
+  g.get(i.rs2);
+  g.c.op(cmp, Op.Select);
+  g.ended = true;
+};
+
+/** Pushes mulhu(rs1, rs2) minus the signed corrections (Hacker's Delight 8-3). */
+function mulh(signedA: boolean, signedB: boolean): Emit {
+  return (g, i) => {
+    const c = g.c;
+    g.get(i.rs1);
+    g.get(i.rs2);
+    c.idx(Op.Call, F_MULHU);
+    if (signedA) {
+      // - (rs1 < 0 ? rs2 : 0)
+      g.get(i.rs2);
+      g.get(i.rs1);
+      c.i64(63).op(Op.I64ShrS, Op.I64And, Op.I64Sub);
+    }
+    if (signedB) {
+      g.get(i.rs1);
+      g.get(i.rs2);
+      c.i64(63).op(Op.I64ShrS, Op.I64And, Op.I64Sub);
+    }
+    g.set(i.rd);
+  };
+}
+
+/**
+ * Division (Unprivileged ISA §13.2): by zero gives all ones (quotient) or the
+ * dividend (remainder); signed overflow gives the dividend (quotient) or 0
+ * (remainder) — WebAssembly's rem_s already does, its div_s would trap.
+ * The W forms divide the sign- or zero-extended low words on 64 bits, where
+ * nothing overflows, and sign-extend the low word of the result.
+ */
+function divide(op: Op, word: "s" | "u" | undefined): Emit {
+  const isRem = op === Op.I64RemS || op === Op.I64RemU;
+  return (g, i) => {
+    const c = g.c;
+    const operand = (r: number): void => {
+      g.get(r);
+      if (word !== undefined) c.op(Op.I32WrapI64, word === "s" ? Op.I64ExtendI32S : Op.I64ExtendI32U);
+    };
+    operand(i.rs2);
+    c.idx(Op.LocalSet, L_T);
+    c.idx(Op.LocalGet, L_T).op(Op.I64Eqz, Op.If, Val.I64);
+    if (isRem) operand(i.rs1);
+    else c.i64(-1);
+    c.op(Op.Else);
+    if (op === Op.I64DivS && word === undefined) {
+      // MIN / -1 = MIN: compute as (rs1 == MIN && rs2 == -1) ? rs1 : rs1 / rs2.
+      operand(i.rs1);
+      c.i64(1n << 63n).op(Op.I64Eq).idx(Op.LocalGet, L_T).i64(-1).op(Op.I64Eq, Op.I32And, Op.If, Val.I64);
+      operand(i.rs1);
+      c.op(Op.Else);
+      operand(i.rs1);
+      c.idx(Op.LocalGet, L_T).op(op, Op.End);
+    } else {
+      operand(i.rs1);
+      c.idx(Op.LocalGet, L_T).op(op);
+    }
+    c.op(Op.End);
+    if (word !== undefined) c.op(Op.I32WrapI64, Op.I64ExtendI32S);
+    g.set(i.rd);
+  };
+}
+
+const EMIT = new Map<Exec, Emit>([
+  [I.lui, (g, i) => { g.c.i64(i.imm); g.set(i.rd); }],
+  [I.auipc, (g, i) => { g.pc64(i.imm); g.set(i.rd); }],
+  [I.jal, (g, i) => { g.pc64(i.len); g.set(i.rd); g.pc(i.imm); g.ended = true; }],
+  [
+    I.jalr,
+    (g, i) => {
+      g.get(i.rs1);
+      g.c.i64(i.imm).op(Op.I64Add).i64(-2).op(Op.I64And).idx(Op.LocalSet, L_T);
+      g.pc64(i.len);
+      g.set(i.rd);
+      g.c.idx(Op.LocalGet, L_T).op(Op.F64ConvertI64S);
+      g.ended = true;
+    },
+  ],
+  [I.beq, branch(Op.I64Eq)],
+  [I.bne, branch(Op.I64Ne)],
+  [I.blt, branch(Op.I64LtS)],
+  [I.bge, branch(Op.I64GeS)],
+  [I.bltu, branch(Op.I64LtU)],
+  [I.bgeu, branch(Op.I64GeU)],
+  [I.lb, load(1, Op.I64Load8S, (c) => c.op(0xc0, Op.I64ExtendI32S))], // i32.extend8_s
+  [I.lbu, load(1, Op.I64Load8U, (c) => c.op(Op.I64ExtendI32U))],
+  [I.lh, load(2, Op.I64Load16S, (c) => c.op(0xc1, Op.I64ExtendI32S))], // i32.extend16_s
+  [I.lhu, load(2, Op.I64Load16U, (c) => c.op(Op.I64ExtendI32U))],
+  [I.lw, load(4, Op.I64Load32S, (c) => c.op(Op.I64ExtendI32S))],
+  [I.lwu, load(4, Op.I64Load32U, (c) => c.op(Op.I64ExtendI32U))],
+  [I.ld, load(8, Op.I64Load, () => undefined)],
+  [I.sb, store(1, Op.I64Store8)],
+  [I.sh, store(2, Op.I64Store16)],
+  [I.sw, store(4, Op.I64Store32)],
+  [I.sd, store(8, Op.I64Store)],
+  [I.addi, ri(Op.I64Add)],
+  [I.slti, (g, i) => { g.get(i.rs1); g.c.i64(i.imm).op(Op.I64LtS, Op.I64ExtendI32U); g.set(i.rd); }],
+  [I.sltiu, (g, i) => { g.get(i.rs1); g.c.i64(i.imm).op(Op.I64LtU, Op.I64ExtendI32U); g.set(i.rd); }],
+  [I.xori, ri(Op.I64Xor)],
+  [I.ori, ri(Op.I64Or)],
+  [I.andi, ri(Op.I64And)],
+  [I.slli, ri(Op.I64Shl)],
+  [I.srli, ri(Op.I64ShrU)],
+  [I.srai, ri(Op.I64ShrS)],
+  [I.addiw, riW(Op.I32Add)],
+  [I.slliw, riW(Op.I32Shl)],
+  [I.srliw, riW(Op.I32ShrU)],
+  [I.sraiw, riW(Op.I32ShrS)],
+  [I.add, rr(Op.I64Add)],
+  [I.sub, rr(Op.I64Sub)],
+  [I.sll, rr(Op.I64Shl)],
+  [I.slt, rr(Op.I64LtS, Op.I64ExtendI32U)],
+  [I.sltu, rr(Op.I64LtU, Op.I64ExtendI32U)],
+  [I.xor, rr(Op.I64Xor)],
+  [I.srl, rr(Op.I64ShrU)],
+  [I.sra, rr(Op.I64ShrS)],
+  [I.or, rr(Op.I64Or)],
+  [I.and, rr(Op.I64And)],
+  [I.addw, rrW(Op.I32Add)],
+  [I.subw, rrW(Op.I32Sub)],
+  [I.sllw, rrW(Op.I32Shl)],
+  [I.srlw, rrW(Op.I32ShrU)],
+  [I.sraw, rrW(Op.I32ShrS)],
+  [I.mul, rr(Op.I64Mul)],
+  [I.mulw, rrW(Op.I32Mul)],
+  [I.mulhu, mulh(false, false)],
+  [I.mulh, mulh(true, true)],
+  [I.mulhsu, mulh(true, false)],
+  [I.div, divide(Op.I64DivS, undefined)],
+  [I.divu, divide(Op.I64DivU, undefined)],
+  [I.rem, divide(Op.I64RemS, undefined)],
+  [I.remu, divide(Op.I64RemU, undefined)],
+  [I.divw, divide(Op.I64DivS, "s")],
+  [I.divuw, divide(Op.I64DivU, "u")],
+  [I.remw, divide(Op.I64RemS, "s")],
+  [I.remuw, divide(Op.I64RemU, "u")],
+  [fence, () => undefined], // plain loads and stores of one thread are already ordered; AMOs use Atomics
+]);
+
+/** Registers an instruction may read or write, for the entry loads. */
+function registersOf(i: Insn): number[] {
+  return [i.rs1, i.rs2, i.rd];
+}
+
+/** mulhu(a, b): high 64 bits of the unsigned 128-bit product (Hacker's Delight 8-2), locals 2..4. */
+function mulhuBody(): Code {
+  const c = new Code();
+  const lo = (p: number): void => void c.idx(Op.LocalGet, p).i64(0xffffffff).op(Op.I64And);
+  const hi = (p: number): void => void c.idx(Op.LocalGet, p).i64(32).op(Op.I64ShrU);
+  // t = a1*b0 + (a0*b0 >> 32)
+  hi(0); lo(1); c.op(Op.I64Mul);
+  lo(0); lo(1); c.op(Op.I64Mul).i64(32).op(Op.I64ShrU, Op.I64Add).idx(Op.LocalSet, 2);
+  // w1 = (t & 0xffffffff) + a0*b1
+  lo(2); lo(0); hi(1); c.op(Op.I64Mul, Op.I64Add).idx(Op.LocalSet, 3);
+  // a1*b1 + (t >> 32) + (w1 >> 32)
+  hi(0); hi(1); c.op(Op.I64Mul);
+  hi(2); c.op(Op.I64Add);
+  hi(3); c.op(Op.I64Add);
+  return c;
+}
+
+/**
+ * Blocks compiled together in one module (Hart.translateBatch, at most this).
+ * V8's fixed cost per module (about 200-700 µs on this machine, whatever its
+ * size) dwarfs compiling a block (about 15 µs), so hot blocks queue up and
+ * are compiled in batches.
+ */
+export const BATCH = 32;
+/** Instructions a queued block waits at most for its batch to fill (a hot loop alone must not wait forever). */
+const MAX_WAIT = 1_000_000;
+
+/**
+ * A hart's WebAssembly code generator: batches hot blocks into modules over
+ * the shared memory, gives each an index in the hart's function table, and
+ * runs chains of them (wasmDispatch.ts).
+ */
+export class WasmBackend {
+  private readonly memory: WebAssembly.Memory;
+  private readonly pages: number;
+  private readonly table: WebAssembly.Table;
+  private nextIndex = 0;
+  private readonly run: Dispatch;
+  /** The jump-cache entries as f64 (pc tags) and i32 (index, count) views. */
+  private readonly jumpTags: Float64Array;
+  private readonly jumpWords: Int32Array;
+  private readonly done: Int32Array;
+  private readonly ld: (lo: number, hi: number, size: number, pc: number, k: number) => number;
+  private readonly ld64: (lo: number, hi: number, pc: number, k: number) => void;
+  private readonly st: (lo: number, hi: number, size: number, vlo: number, vhi: number, pc: number, k: number) => void;
+  private pending: Block[] = [];
+  /** instret when the oldest pending block was queued. */
+  private since = 0;
+
+  /** `capacity`: the most blocks translated before the hart drops its code cache (and calls clear()). */
+  constructor(
+    private readonly h: Hart,
+    memory: WebAssembly.Memory,
+    pages: number,
+    capacity: number,
+  ) {
+    this.memory = memory;
+    this.pages = pages;
+    const tableSize = capacity + BATCH;
+    this.table = new WebAssembly.Table({ element: "anyfunc", initial: tableSize });
+    const dispatch = new WebAssembly.Instance(new WebAssembly.Module(dispatchModule(h.stateBase, pages, tableSize)), {
+      env: { memory, table: this.table },
+    });
+    this.run = dispatch.exports.run as Dispatch;
+    const buf = h.mem.machine.buffer;
+    const jumps = h.stateBase + STATE_JUMPS;
+    this.jumpTags = new Float64Array(buf, jumps, (4 * JUMP_ENTRIES * JUMP_ENTRY_BYTES) / 8);
+    this.jumpWords = new Int32Array(buf, jumps, (4 * JUMP_ENTRIES * JUMP_ENTRY_BYTES) / 4);
+    this.done = new Int32Array(buf, h.stateBase + STATE_DONE, 1);
+    this.forgetJumps();
+    const scratch = new Int32Array(h.mem.machine.buffer, h.stateBase + STATE_SCRATCH, 2);
+    this.ld = (lo, hi, size, pc, k) => {
+      h.pc = pc;
+      h.icount = k;
+      return h.load(lo, hi, size);
+    };
+    this.ld64 = (lo, hi, pc, k) => {
+      h.pc = pc;
+      h.icount = k;
+      h.load64(lo, hi);
+      scratch[0] = h.tmpLo;
+      scratch[1] = h.tmpHi;
+    };
+    this.st = (lo, hi, size, vlo, vhi, pc, k) => {
+      h.pc = pc;
+      h.icount = k;
+      if (size === 8) h.store64(lo, hi, vlo, vhi);
+      else h.store(lo, hi, size, vlo);
+    };
+  }
+
+  /** Queues a hot block; compiles the batch when it is full. Returns how many blocks were compiled. */
+  queue(b: Block): number {
+    if (this.pending.length === 0) this.since = this.h.instret;
+    this.pending.push(b);
+    return this.pending.length >= Math.min(this.h.translateBatch, BATCH) ? this.flush() : 0;
+  }
+
+  /** Compiles the pending blocks if the oldest has waited long enough. */
+  poll(): number {
+    return this.pending.length > 0 && this.h.instret - this.since >= MAX_WAIT ? this.flush() : 0;
+  }
+
+  /** Drops queued blocks and frees the function table (the code cache was flushed). */
+  clear(): void {
+    this.pending = [];
+    this.nextIndex = 0;
+    this.forgetJumps();
+  }
+
+  /** Empties the jump cache: code mappings changed, or a translated block may no longer match memory. */
+  forgetJumps(): void {
+    this.jumpTags.fill(NaN);
+  }
+
+  /**
+   * Runs translated block `b` at `pc` and then every translated block it
+   * leads to, up to `budget` instructions; returns the next pc. `retired()`
+   * then (or, after a trap, plus Hart.icount) says how many instructions ran.
+   */
+  chain(b: Block, pc: number, regime: number, tlb: number, budget: number): number {
+    const e = regime * JUMP_ENTRIES + ((pc / 2) & (JUMP_ENTRIES - 1));
+    this.jumpTags[e * 2] = pc;
+    this.jumpWords[e * 4 + 2] = b.index;
+    this.jumpWords[e * 4 + 3] = b.insns.length;
+    return this.run(pc, tlb, this.h.stateBase + STATE_JUMPS + regime * JUMP_ENTRIES * JUMP_ENTRY_BYTES, budget);
+  }
+
+  retired(): number {
+    return this.done[0];
+  }
+
+  /** Compiles every pending block that is still valid, in one module; sets their `fn`. */
+  flush(): number {
+    const blocks = this.pending.filter((b) => b.valid);
+    this.pending = [];
+    if (blocks.length === 0) return 0;
+    const h = this.h;
+    const funcs = [{ type: 5, locals: [Val.I64, Val.I64], code: mulhuBody() }];
+    blocks.forEach((b, j) => {
+      const g = new Gen(h.stateBase, j);
+      emitBlock(g, b);
+      funcs.push({ type: BLOCK_TYPE, locals: [...FIXED_LOCALS, ...g.used.map(() => Val.I64)], code: g.c });
+    });
+    const bytes = encodeModule({
+      types: TYPES,
+      memoryPages: this.pages,
+      imports: [
+        { name: "ld", type: 1 },
+        { name: "ld64", type: 2 },
+        { name: "st", type: 3 },
+        { name: "ex", type: 4 },
+      ],
+      funcs,
+      exports: blocks.map((_, k) => ({ name: String(k), func: F_BLOCK + k })),
+    });
+    const ex = (j: number, k: number, pc: number): number => {
+      const ins = blocks[j].insns[k];
+      h.pc = pc;
+      h.icount = k;
+      h.npc = pc + ins.len;
+      ins.exec(h, ins);
+      return h.npc;
+    };
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+      env: { memory: this.memory, ld: this.ld, ld64: this.ld64, st: this.st, ex },
+    });
+    blocks.forEach((b, k) => {
+      b.fn = instance.exports[String(k)] as BlockFn;
+      b.index = this.nextIndex++;
+      this.table.set(b.index, b.fn);
+    });
+    return blocks.length;
+  }
+}
+
+/** Emits the function body of one block into g. */
+function emitBlock(g: Gen, b: Block): void {
+  const c = g.c;
+  for (const ins of b.insns) for (const r of registersOf(ins)) g.use(r);
+  for (const r of g.used) g.load(r);
+  const n = b.insns.length;
+  for (let k = 0; k < n; k++) {
+    const ins = b.insns[k];
+    g.k = k;
+    const emit = EMIT.get(ins.exec);
+    if (emit !== undefined) {
+      emit(g, ins);
+    } else {
+      g.spill();
+      c.i32(g.block).i32(k);
+      g.pc();
+      c.idx(Op.Call, F_EX);
+      if (k === n - 1) g.ended = true;
+      else c.op(Op.Drop);
+      if (g.local[ins.rd] !== 0) g.load(ins.rd);
+    }
+    g.off += ins.len;
+  }
+  if (!g.ended) c.idx(Op.LocalGet, P_PC).f64(g.off).op(Op.F64Add);
+  // The next pc is on the stack: write the registers back under it.
+  c.idx(Op.LocalSet, L_NPC);
+  g.spill();
+  c.idx(Op.LocalGet, L_NPC);
+}

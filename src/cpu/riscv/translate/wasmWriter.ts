@@ -1,0 +1,272 @@
+/**
+ * A minimal WebAssembly binary writer (WebAssembly Core Specification §5,
+ * "Binary Format"): just what the translator emits — one imported shared
+ * memory, imported host functions, functions with typed locals, exports.
+ */
+
+export const enum Val {
+  I32 = 0x7f,
+  I64 = 0x7e,
+  F64 = 0x7c,
+}
+
+/** Opcodes used by the translator (§5.4). */
+export const enum Op {
+  Unreachable = 0x00,
+  Block = 0x02,
+  If = 0x04,
+  Loop = 0x03,
+  Else = 0x05,
+  End = 0x0b,
+  Br = 0x0c,
+  BrIf = 0x0d,
+  Return = 0x0f,
+  Call = 0x10,
+  CallIndirect = 0x11,
+  Drop = 0x1a,
+  Select = 0x1b,
+  LocalGet = 0x20,
+  LocalSet = 0x21,
+  LocalTee = 0x22,
+  I32Load = 0x28,
+  I64Load = 0x29,
+  F64Load = 0x2b,
+  I64Load8S = 0x30,
+  I64Load8U = 0x31,
+  I64Load16S = 0x32,
+  I64Load16U = 0x33,
+  I64Load32S = 0x34,
+  I64Load32U = 0x35,
+  I32Store = 0x36,
+  I64Store = 0x37,
+  I64Store8 = 0x3c,
+  I64Store16 = 0x3d,
+  I64Store32 = 0x3e,
+  I32Const = 0x41,
+  I64Const = 0x42,
+  F64Const = 0x44,
+  I32Eqz = 0x45,
+  I32LtU = 0x49,
+  I32Eq = 0x46,
+  I32Ne = 0x47,
+  I64Eqz = 0x50,
+  I64Eq = 0x51,
+  I64Ne = 0x52,
+  I64LtS = 0x53,
+  I64LtU = 0x54,
+  I64GeS = 0x59,
+  I64GeU = 0x5a,
+  F64Eq = 0x61,
+  F64Ne = 0x62,
+  F64Add = 0xa0,
+  I32Add = 0x6a,
+  I32Sub = 0x6b,
+  I32Mul = 0x6c,
+  I32And = 0x71,
+  I32Or = 0x72,
+  I32Shl = 0x74,
+  I32ShrS = 0x75,
+  I32ShrU = 0x76,
+  I64Clz = 0x79,
+  I64Ctz = 0x7a,
+  I64Popcnt = 0x7b,
+  I64Add = 0x7c,
+  I64Sub = 0x7d,
+  I64Mul = 0x7e,
+  I64DivS = 0x7f,
+  I64DivU = 0x80,
+  I64RemS = 0x81,
+  I64RemU = 0x82,
+  I64And = 0x83,
+  I64Or = 0x84,
+  I64Xor = 0x85,
+  I64Shl = 0x86,
+  I64ShrS = 0x87,
+  I64ShrU = 0x88,
+  I64Rotl = 0x89,
+  I64Rotr = 0x8a,
+  I32WrapI64 = 0xa7,
+  I64TruncF64S = 0xb0,
+  I64ExtendI32S = 0xac,
+  I64ExtendI32U = 0xad,
+  F64ConvertI64S = 0xb9,
+}
+
+/** Block type of a structured instruction producing no value (§5.3.2). */
+export const VOID = 0x40;
+
+export interface FuncType {
+  params: Val[];
+  results: Val[];
+}
+
+/** Appends unsigned LEB128. */
+function uleb(out: number[], v: number): void {
+  do {
+    let b = v % 128;
+    v = Math.floor(v / 128);
+    if (v !== 0) b |= 0x80;
+    out.push(b);
+  } while (v !== 0);
+}
+
+/** Appends signed LEB128 of a BigInt (i64 immediates). */
+function sleb(out: number[], v: bigint): void {
+  for (;;) {
+    const b = Number(v & 0x7fn);
+    v >>= 7n;
+    if ((v === 0n && (b & 0x40) === 0) || (v === -1n && (b & 0x40) !== 0)) {
+      out.push(b);
+      return;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+/** A function body under construction. */
+export class Code {
+  readonly bytes: number[] = [];
+
+  op(...ops: number[]): this {
+    for (const o of ops) this.bytes.push(o);
+    return this;
+  }
+
+  /** An instruction with one unsigned immediate (local index, function index, branch depth). */
+  idx(op: Op, i: number): this {
+    this.bytes.push(op);
+    uleb(this.bytes, i);
+    return this;
+  }
+
+  i32(v: number): this {
+    this.bytes.push(Op.I32Const);
+    sleb(this.bytes, BigInt(v | 0));
+    return this;
+  }
+
+  i64(v: bigint | number): this {
+    this.bytes.push(Op.I64Const);
+    sleb(this.bytes, BigInt.asIntN(64, BigInt(v)));
+    return this;
+  }
+
+  f64(v: number): this {
+    this.bytes.push(Op.F64Const);
+    const b = new Uint8Array(new Float64Array([v]).buffer);
+    for (const x of b) this.bytes.push(x);
+    return this;
+  }
+
+  /** A load or store with its memarg (alignment as log2, constant offset). */
+  mem(op: Op, alignLog2: number, offset = 0): this {
+    this.bytes.push(op, alignLog2);
+    uleb(this.bytes, offset);
+    return this;
+  }
+}
+
+export interface FuncSpec {
+  type: number;
+  /** Declared locals after the parameters, in order. */
+  locals: Val[];
+  code: Code;
+}
+
+export interface ModuleSpec {
+  types: FuncType[];
+  /** Pages (64 KiB) of the imported shared memory "env"."memory". */
+  memoryPages: number;
+  /** Minimum size of the imported function table "env"."table", if the module uses one. */
+  table?: number;
+  /** Imported functions "env".name, by type index; they take function indices 0.. in order. */
+  imports: { name: string; type: number }[];
+  funcs: FuncSpec[];
+  /** Exported functions by name and function index. */
+  exports: { name: string; func: number }[];
+}
+
+function section(out: number[], id: number, body: number[]): void {
+  out.push(id);
+  uleb(out, body.length);
+  for (const b of body) out.push(b);
+}
+
+function name(out: number[], s: string): void {
+  uleb(out, s.length);
+  for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
+}
+
+/** Encodes the module (§5.5). */
+export function encodeModule(m: ModuleSpec): Uint8Array {
+  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const types: number[] = [];
+  uleb(types, m.types.length);
+  for (const t of m.types) {
+    types.push(0x60);
+    uleb(types, t.params.length);
+    types.push(...t.params);
+    uleb(types, t.results.length);
+    types.push(...t.results);
+  }
+  section(out, 1, types);
+
+  const imports: number[] = [];
+  uleb(imports, m.imports.length + 1 + (m.table !== undefined ? 1 : 0));
+  name(imports, "env");
+  name(imports, "memory");
+  imports.push(0x02, 0x03); // memory, limits: shared with maximum
+  uleb(imports, m.memoryPages);
+  uleb(imports, m.memoryPages);
+  if (m.table !== undefined) {
+    name(imports, "env");
+    name(imports, "table");
+    imports.push(0x01, 0x70, 0x00); // table of funcref, limits: minimum only
+    uleb(imports, m.table);
+  }
+  for (const f of m.imports) {
+    name(imports, "env");
+    name(imports, f.name);
+    imports.push(0x00);
+    uleb(imports, f.type);
+  }
+  section(out, 2, imports);
+
+  const funcs: number[] = [];
+  uleb(funcs, m.funcs.length);
+  for (const f of m.funcs) uleb(funcs, f.type);
+  section(out, 3, funcs);
+
+  const exports: number[] = [];
+  uleb(exports, m.exports.length);
+  for (const e of m.exports) {
+    name(exports, e.name);
+    exports.push(0x00);
+    uleb(exports, e.func);
+  }
+  section(out, 7, exports);
+
+  const code: number[] = [];
+  uleb(code, m.funcs.length);
+  for (const f of m.funcs) {
+    const body: number[] = [];
+    // Locals as runs of one type (§5.5.13).
+    const runs: [number, Val][] = [];
+    for (const l of f.locals) {
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last[1] === l) last[0]++;
+      else runs.push([1, l]);
+    }
+    uleb(body, runs.length);
+    for (const [n, t] of runs) {
+      uleb(body, n);
+      body.push(t);
+    }
+    for (const b of f.code.bytes) body.push(b);
+    body.push(Op.End);
+    uleb(code, body.length);
+    for (const b of body) code.push(b);
+  }
+  section(out, 10, code);
+  return new Uint8Array(out);
+}
