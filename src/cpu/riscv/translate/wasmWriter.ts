@@ -123,6 +123,19 @@ function sleb(out: number[], v: bigint): void {
   }
 }
 
+/** Appends signed LEB128 of an int32 (the common immediate; no BigInt). */
+function sleb32(out: number[], v: number): void {
+  for (;;) {
+    const b = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return;
+    }
+    out.push(b | 0x80);
+  }
+}
+
 /** A function body under construction. */
 export class Code {
   readonly bytes: number[] = [];
@@ -141,13 +154,14 @@ export class Code {
 
   i32(v: number): this {
     this.bytes.push(Op.I32Const);
-    sleb(this.bytes, BigInt(v | 0));
+    sleb32(this.bytes, v | 0);
     return this;
   }
 
   i64(v: bigint | number): this {
     this.bytes.push(Op.I64Const);
-    sleb(this.bytes, BigInt.asIntN(64, BigInt(v)));
+    if (typeof v === "number" && (v | 0) === v) sleb32(this.bytes, v);
+    else sleb(this.bytes, BigInt.asIntN(64, BigInt(v)));
     return this;
   }
 
