@@ -157,8 +157,15 @@ export class Hart {
 
   // --- decoded code cache: physical page -> blocks by halfword offset ---
   private readonly blocks = new Map<number, (Block | undefined)[]>();
+  /**
+   * Jump cache, per regime: virtual pc -> Block. An entry counts only while
+   * its epoch is `jumpEpoch`, so forgetting every entry (satp writes, global
+   * SFENCE.VMA) costs one increment.
+   */
   private readonly jmpCache: (Block | undefined)[][] = [[], [], [], []];
   private readonly jmpPc: Float64Array[] = [0, 1, 2, 3].map(() => new Float64Array(1 << JMP_BITS).fill(NaN));
+  private readonly jmpEpoch: Int32Array[] = [0, 1, 2, 3].map(() => new Int32Array(1 << JMP_BITS));
+  private jumpEpoch = 0;
 
   readonly mem: GuestMemory;
   readonly bus: Bus;
@@ -597,16 +604,25 @@ export class Hart {
     this.blocks.clear();
     this.translated = 0;
     this.wasm?.clear();
+    for (let i = 0; i < 4; i++) this.jmpCache[i].length = 0; // let the dropped blocks go
     this.flushJumpCache();
   }
 
   /** Called whenever the virtual->physical mapping of code may have changed. */
   flushJumpCache(): void {
     this.wasm?.forgetJumps();
-    for (let i = 0; i < 4; i++) {
-      this.jmpPc[i].fill(NaN);
-      this.jmpCache[i].length = 0;
+    if (++this.jumpEpoch === 2 ** 30) {
+      this.jumpEpoch = 0;
+      for (let i = 0; i < 4; i++) this.jmpPc[i].fill(NaN);
     }
+  }
+
+  /** Forgets the jump-cache entries of one virtual page (tag as in tlb.ts): SFENCE.VMA with an address. */
+  flushJumpPage(tag: number): void {
+    this.wasm?.forgetJumps();
+    // A page's 2048 halfword slots are consecutive in the direct-mapped cache.
+    const first = (tag * 2048) & ((1 << JMP_BITS) - 1);
+    for (let i = 0; i < 4; i++) this.jmpPc[i].fill(NaN, first, first + 2048);
   }
 
   // ---------------------------------------------------------------- run loop
@@ -627,13 +643,14 @@ export class Hart {
       const regime = this.iregime;
       const jslot = (pc / 2) & ((1 << JMP_BITS) - 1);
       let b: Block | undefined;
-      if (this.jmpPc[regime][jslot] === pc) b = this.jmpCache[regime][jslot];
+      if (this.jmpPc[regime][jslot] === pc && this.jmpEpoch[regime][jslot] === this.jumpEpoch) b = this.jmpCache[regime][jslot];
       let k = 0;
       try {
         if (b === undefined || !b.valid || (b.gen !== this.codeGeneration && !this.revalidate(b))) {
           b = this.blockAt(pc);
           if (b.gen !== this.codeGeneration && !this.revalidate(b)) b = this.blockAt(pc);
           this.jmpPc[regime][jslot] = pc;
+          this.jmpEpoch[regime][jslot] = this.jumpEpoch;
           this.jmpCache[regime][jslot] = b;
         }
         let fn = b.fn;

@@ -101,5 +101,5 @@ export function flushTranslations(h: Hart): void {
 export function flushPage(h: Hart, lo: number, hi: number): void {
   const tag = vpnTag(lo, hi);
   for (const t of h.tlbs) t.flushPage(tag);
-  h.flushJumpCache();
+  h.flushJumpPage(tag);
 }

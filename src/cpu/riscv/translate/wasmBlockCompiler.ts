@@ -26,7 +26,7 @@ import type { Exec, Insn } from "../insn.js";
 import * as I from "../exec/int.js";
 import { fence } from "../exec/system.js";
 import { JUMP_ENTRIES, JUMP_ENTRY_BYTES, STATE_DONE, STATE_HI, STATE_JUMPS, STATE_LO, STATE_SCRATCH } from "../hartState.js";
-import { BLOCK_TYPE, dispatchModule, type Dispatch } from "./wasmDispatch.js";
+import { BLOCK_TYPE, dispatchModule, EPOCHS, type Dispatch } from "./wasmDispatch.js";
 import { TLB_MASK, TLB_ROFF, TLB_RTAG, TLB_WOFF, TLB_WTAG } from "../tlb.js";
 import { Code, encodeModule, Op, VOID, Val, type FuncType } from "./wasmWriter.js";
 import type { BlockFn } from "./blockCompiler.js";
@@ -434,6 +434,7 @@ export class WasmBackend {
   private readonly pages: number;
   private readonly table: WebAssembly.Table;
   private nextIndex = 0;
+  private epoch = 0;
   private readonly run: Dispatch;
   /** The jump-cache entries as f64 (pc tags) and i32 (index, count) views. */
   private readonly jumpTags: Float64Array;
@@ -466,7 +467,7 @@ export class WasmBackend {
     this.jumpTags = new Float64Array(buf, jumps, (4 * JUMP_ENTRIES * JUMP_ENTRY_BYTES) / 8);
     this.jumpWords = new Int32Array(buf, jumps, (4 * JUMP_ENTRIES * JUMP_ENTRY_BYTES) / 4);
     this.done = new Int32Array(buf, h.stateBase + STATE_DONE, 1);
-    this.forgetJumps();
+    this.jumpTags.fill(NaN);
     const scratch = new Int32Array(h.mem.machine.buffer, h.stateBase + STATE_SCRATCH, 2);
     this.ld = (lo, hi, size, pc, k) => {
       h.pc = pc;
@@ -509,7 +510,10 @@ export class WasmBackend {
 
   /** Empties the jump cache: code mappings changed, or a translated block may no longer match memory. */
   forgetJumps(): void {
-    this.jumpTags.fill(NaN);
+    if (++this.epoch === EPOCHS) {
+      this.epoch = 0;
+      this.jumpTags.fill(NaN);
+    }
   }
 
   /**
@@ -521,8 +525,8 @@ export class WasmBackend {
     const e = regime * JUMP_ENTRIES + ((pc / 2) & (JUMP_ENTRIES - 1));
     this.jumpTags[e * 2] = pc;
     this.jumpWords[e * 4 + 2] = b.index;
-    this.jumpWords[e * 4 + 3] = b.insns.length;
-    return this.run(pc, tlb, this.h.stateBase + STATE_JUMPS + regime * JUMP_ENTRIES * JUMP_ENTRY_BYTES, budget);
+    this.jumpWords[e * 4 + 3] = (this.epoch << 8) | b.insns.length;
+    return this.run(pc, tlb, this.h.stateBase + STATE_JUMPS + regime * JUMP_ENTRIES * JUMP_ENTRY_BYTES, budget, this.epoch);
   }
 
   retired(): number {

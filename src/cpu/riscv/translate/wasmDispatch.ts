@@ -5,8 +5,9 @@
  * themselves (a JS-to-WebAssembly call through a megamorphic call site).
  *
  * The loop looks the next pc up in the hart's translated-code jump cache
- * (hartState.ts: STATE_JUMPS, one table per regime, filled by the run loop)
- * and calls the block through the hart's function table. It returns to
+ * (hartState.ts: STATE_JUMPS, one table per regime, filled by the run loop;
+ * an entry from an older epoch is a miss, so forgetting them all is one
+ * increment) and calls the block through the hart's function table. It returns to
  * JavaScript on a miss (untranslated or monitor code, or a block not seen
  * from JavaScript yet), when the instruction budget is used up, or by an
  * exception (a trap). It never needs to check for interrupts: the run loop
@@ -20,8 +21,11 @@
 import { JUMP_ENTRIES, STATE_DONE } from "../hartState.js";
 import { Code, encodeModule, Op, VOID, Val } from "./wasmWriter.js";
 
-/** run(pc, dataTlb, jumpTable, budget) -> pc. */
-export type Dispatch = (pc: number, tlb: number, jumps: number, budget: number) => number;
+/** run(pc, dataTlb, jumpTable, budget, epoch) -> pc. */
+export type Dispatch = (pc: number, tlb: number, jumps: number, budget: number, epoch: number) => number;
+
+/** Epochs fit in the 24 bits above an entry's instruction count. */
+export const EPOCHS = 1 << 24;
 
 /** Type index of a block function in every module: (pc f64, tlb i32) -> f64. */
 export const BLOCK_TYPE = 0;
@@ -31,20 +35,23 @@ export function dispatchModule(stateBase: number, memoryPages: number, tableSize
   const TLB = 1;
   const JUMPS = 2;
   const BUDGET = 3;
-  const DONE = 4;
-  const E = 5;
-  const N = 6;
+  const EPOCH = 4;
+  const DONE = 5;
+  const E = 6;
+  const N = 7;
   const c = new Code();
   const saveDone = (): void => void c.i32(0).idx(Op.LocalGet, DONE).mem(Op.I32Store, 2, stateBase + STATE_DONE);
   c.op(Op.Loop, VOID);
   // e = jumps + ((low word of pc >>> 1) & mask) * 16
   c.idx(Op.LocalGet, PC).op(Op.I64TruncF64S, Op.I32WrapI64).i32(1).op(Op.I32ShrU).i32(JUMP_ENTRIES - 1).op(Op.I32And);
   c.i32(4).op(Op.I32Shl).idx(Op.LocalGet, JUMPS).op(Op.I32Add).idx(Op.LocalTee, E);
-  c.mem(Op.F64Load, 3, 0).idx(Op.LocalGet, PC).op(Op.F64Ne, Op.If, VOID);
+  c.mem(Op.F64Load, 3, 0).idx(Op.LocalGet, PC).op(Op.F64Ne);
+  c.idx(Op.LocalGet, E).mem(Op.I32Load, 2, 12).idx(Op.LocalTee, N).i32(8).op(Op.I32ShrU).idx(Op.LocalGet, EPOCH).op(Op.I32Ne, Op.I32Or);
+  c.op(Op.If, VOID);
   saveDone();
   c.idx(Op.LocalGet, PC).op(Op.Return, Op.End);
   saveDone();
-  c.idx(Op.LocalGet, E).mem(Op.I32Load, 2, 12).idx(Op.LocalSet, N);
+  c.idx(Op.LocalGet, N).i32(255).op(Op.I32And).idx(Op.LocalSet, N);
   c.idx(Op.LocalGet, PC).idx(Op.LocalGet, TLB).idx(Op.LocalGet, E).mem(Op.I32Load, 2, 8);
   c.idx(Op.CallIndirect, BLOCK_TYPE).op(0x00).idx(Op.LocalSet, PC);
   c.idx(Op.LocalGet, DONE).idx(Op.LocalGet, N).op(Op.I32Add).idx(Op.LocalTee, DONE);
@@ -54,7 +61,7 @@ export function dispatchModule(stateBase: number, memoryPages: number, tableSize
   return encodeModule({
     types: [
       { params: [Val.F64, Val.I32], results: [Val.F64] },
-      { params: [Val.F64, Val.I32, Val.I32, Val.I32], results: [Val.F64] },
+      { params: [Val.F64, Val.I32, Val.I32, Val.I32, Val.I32], results: [Val.F64] },
     ],
     memoryPages,
     table: tableSize,
