@@ -541,9 +541,12 @@ export class Hart {
     if (this.wasm === undefined && this.mem.machine.wasm !== undefined) {
       this.wasm = new WasmBackend(this, this.mem.machine.wasm, this.mem.machine.wasmPages, MAX_TRANSLATED);
     }
-    if (this.wasm !== undefined) {
-      b.hits = -Infinity; // queued (or, for a monitor instruction, left to the interpreter): never again
-      if ((b.insns[0].flags & F_SYSTEM) !== 0) return undefined;
+    if ((b.insns[0].flags & F_SYSTEM) !== 0) {
+      b.hits = -Infinity; // a monitor instruction: the interpreter's business
+      return undefined;
+    }
+    if (this.wasm !== undefined && WasmBackend.suits(b)) {
+      b.hits = -Infinity; // queued: never again
       this.translated += this.wasm.queue(b);
       return b.fn;
     }
