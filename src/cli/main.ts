@@ -5,11 +5,11 @@
  * tsxi itself cannot run the guest (bad option, bad image, runaway guest).
  */
 import { parseArgs } from "node:util";
-import { writeSync } from "node:fs";
 import { runBareMetal } from "../vmm/bareMetal.js";
 import { VmmError } from "../vmm/errors.js";
 import { VirtMachine, type Engine } from "../vmm/virtMachine.js";
 import { attachTerminal } from "./terminal.js";
+import { writeAll } from "./writeAll.js";
 import { DEFAULT_GUEST } from "./defaultGuest.js";
 
 const EXIT_TSXI_ERROR = 125;
@@ -127,7 +127,7 @@ async function run(argv: string[]): Promise<number> {
       kernel: values.kernel,
       memoryBytes: parseSize(values.memory ?? "128M"),
       maxInstructions: values["max-instructions"] === undefined ? undefined : positiveInt("--max-instructions", values["max-instructions"]),
-      console: (b) => writeSync(1, b),
+      console: (b) => writeAll(1, b),
       // Bare-metal programs are small tests: with the translator, translate every block on its first run.
       translateAfter: parseEngine(values.engine ?? "jit") === "jit" ? 1 : 0,
     });
@@ -143,7 +143,7 @@ async function run(argv: string[]): Promise<number> {
     kernel: values.kernel ?? DEFAULT_GUEST.kernel,
     initrd: values.initrd ?? (values.kernel === undefined ? DEFAULT_GUEST.initrd : undefined),
     append: values.append ?? "console=ttyS0",
-    consoleOut: (b: Uint8Array) => writeSync(1, b),
+    consoleOut: (b: Uint8Array) => writeAll(1, b),
     drives: (values.drive ?? []).map(parseDrive),
     userNet: values.netdev === undefined ? false : parseNetdev(values.netdev),
     warn: (line: string) => process.stderr.write(`tsxi: ${line}\n`),

@@ -48,6 +48,8 @@ export class Ns16550a implements MmioDevice {
   constructor(
     private readonly irq: IrqLine,
     private readonly output: (bytes: Uint8Array) => void,
+    /** Called after every access and every input: lets a mirror of the queries below follow the state. */
+    private readonly changed: () => void = () => {},
   ) {}
 
   /** Bytes typed on the host side. */
@@ -65,6 +67,34 @@ export class Ns16550a implements MmioDevice {
   /** Bytes waiting for the guest. */
   get inputPending(): number {
     return this.rx.length;
+  }
+
+  /** What an LSR read returns when reading it changes nothing (no overrun to clear), else -1. */
+  get quietLineStatus(): number {
+    return this.overrun ? -1 : this.lsr();
+  }
+
+  /**
+   * Whether a THR write now would only transmit its byte: DLAB clear, no
+   * loopback, and no THR-empty interrupt to raise (ETBEI clear, or one
+   * already pending: it stays pending, the IRQ line keeps its level).
+   */
+  get thrWriteOnlyTransmits(): boolean {
+    return (this.lcr & LCR_DLAB) === 0 && (this.mcr & MCR_LOOP) === 0 && ((this.ier & IER_THRI) === 0 || this.thrPending);
+  }
+
+  /**
+   * The same as writing `bytes` to THR one after another, with one output
+   * call for them all when those writes only transmit.
+   */
+  transmit(bytes: Uint8Array): void {
+    if (!this.thrWriteOnlyTransmits) {
+      for (const b of bytes) this.write(0, 1, b);
+      return;
+    }
+    this.output(bytes.slice());
+    this.thrPending = true;
+    this.update();
   }
 
   private lsr(): number {
@@ -94,6 +124,7 @@ export class Ns16550a implements MmioDevice {
       this.level = level;
       this.irq.set(level);
     }
+    this.changed();
   }
 
   read(offset: number, size: number): number {

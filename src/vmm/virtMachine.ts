@@ -29,6 +29,7 @@ import { BlockBackendError } from "../modules/storage/blockBackend.js";
 import { UserNet } from "../modules/network/userNet.js";
 import { HartControl, Power } from "./smp/hartControl.js";
 import { MailboxServer, mailboxBuffer } from "./smp/mmioMailbox.js";
+import { UartFastPathHost, uartFastPathBuffer } from "./smp/uartFastPath.js";
 import type { WorldData } from "./smp/hartWorld.js";
 import * as L from "./virtLayout.js";
 
@@ -66,6 +67,8 @@ const WORLD_SCRIPT = new URL("./smp/hartWorld.js", import.meta.url);
 export class VirtMachine {
   readonly mem: GuestMemory;
   readonly uart: Ns16550a;
+  /** The UART as the worlds reach it: the mailbox, and their TX rings and LSR mirror. */
+  private readonly uartHost: UartFastPathHost;
   private readonly control: HartControl;
   private readonly mailbox: SharedArrayBuffer;
   /** Devices on this thread, in mailbox index order. */
@@ -89,8 +92,11 @@ export class VirtMachine {
       this.control.setLine(ctx >> 1, (ctx & 1) === 0 ? MIP_MEIP : MIP_SEIP, level);
     });
     attach("plic", L.PLIC_BASE, L.PLIC_SIZE, plic);
-    this.uart = new Ns16550a(plic.line(L.UART0_IRQ), cfg.consoleOut);
-    attach("uart0", L.UART0_BASE, L.UART0_SIZE, this.uart);
+    const uartShared = uartFastPathBuffer(cfg.harts);
+    this.uart = new Ns16550a(plic.line(L.UART0_IRQ), cfg.consoleOut, () => this.uartHost.mirror());
+    this.uartHost = new UartFastPathHost(uartShared, cfg.harts, this.uart);
+    const uart = { device: this.remote.length, shared: uartShared };
+    attach("uart0", L.UART0_BASE, L.UART0_SIZE, this.uartHost);
     attach("test", L.TEST_BASE, L.TEST_SIZE, new SifiveTest((e) => this.powerEvent(e)));
 
     // Boot images: firmware at the RAM base, the kernel 2 MiB-aligned above it, initrd and DTB at the top.
@@ -128,7 +134,7 @@ export class VirtMachine {
     this.mailbox = mailboxBuffer(cfg.harts);
     const ranges = this.remote.map(({ name, base, size }) => ({ name, base, size }));
     for (let h = 0; h < cfg.harts; h++) {
-      this.worlds.push({ hartId: h, memory: this.mem.shared, control: this.control.buffers, mailbox: this.mailbox, devices: ranges, ...boot, translateAfter: cfg.engine === "interp" ? 0 : HOT_BLOCK_RUNS });
+      this.worlds.push({ hartId: h, memory: this.mem.shared, control: this.control.buffers, mailbox: this.mailbox, devices: ranges, uart, ...boot, translateAfter: cfg.engine === "interp" ? 0 : HOT_BLOCK_RUNS });
     }
   }
 
@@ -194,6 +200,7 @@ export class VirtMachine {
       write: (dev, offset, size, value) => this.remote[dev].dev.write(offset, size, value),
       console: (bytes) => this.cfg.consoleOut(bytes),
       power: (reboot, code) => this.powerEvent(reboot ? { kind: "reboot" } : { kind: "poweroff", code }),
+      drain: () => this.uartHost.drain(),
     });
     server.start();
     let failure: Error | undefined;
@@ -209,6 +216,7 @@ export class VirtMachine {
         }),
     );
     await Promise.all(exits);
+    this.uartHost.drain(); // the last bytes a world queued before it stopped
     server.stop();
     if (failure !== undefined) throw new VmmError(`hart world failed: ${failure.message}`);
     return this.power ?? { kind: "poweroff", code: 0 };

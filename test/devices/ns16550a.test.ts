@@ -63,3 +63,49 @@ test("loopback mode returns transmitted bytes to the receiver", () => {
   assert.deepEqual(sent, []);
   assert.equal(uart.read(0, 1), 0x7e);
 });
+
+test("what a fast path may mirror: the side-effect-free LSR answer and whether a THR write only transmits", () => {
+  let changes = 0;
+  const uart = new Ns16550a({ set: () => {} }, () => {}, () => changes++);
+  assert.equal(uart.quietLineStatus, 0x60);
+  assert.equal(uart.thrWriteOnlyTransmits, true);
+  uart.pushInput(Uint8Array.of(1));
+  assert.equal(uart.quietLineStatus, 0x61);
+  assert.equal(changes, 1, "input notifies");
+  uart.pushInput(new Uint8Array(5000));
+  assert.equal(uart.quietLineStatus, -1, "an LSR read would clear OE");
+  uart.read(5, 1);
+  assert.equal(uart.quietLineStatus, 0x61);
+  uart.write(3, 1, 0x83);
+  assert.equal(uart.thrWriteOnlyTransmits, false, "DLAB: offset 0 is DLL");
+  uart.write(3, 1, 0x03);
+  uart.write(4, 1, 0x10);
+  assert.equal(uart.thrWriteOnlyTransmits, false, "loopback");
+  uart.write(4, 1, 0);
+  uart.write(1, 1, 2);
+  assert.equal(uart.thrWriteOnlyTransmits, true, "THR-empty already pending after ETBEI was set");
+  uart.read(2, 1);
+  assert.equal(uart.thrWriteOnlyTransmits, false, "the next THR write raises THR-empty");
+  uart.write(0, 1, 0x41);
+  assert.equal(uart.thrWriteOnlyTransmits, true);
+});
+
+test("transmit is THR writes in a row: one output call when they only transmit, the receiver in loopback", () => {
+  const calls: number[][] = [];
+  const irq = { level: false };
+  const uart = new Ns16550a({ set: (l) => (irq.level = l) }, (b) => calls.push([...b]));
+  uart.transmit(Uint8Array.of(1, 2, 3));
+  assert.deepEqual(calls, [[1, 2, 3]]);
+  uart.write(1, 1, 2);
+  uart.read(2, 1);
+  assert.equal(irq.level, false);
+  uart.transmit(Uint8Array.of(4, 5));
+  assert.deepEqual(calls, [[1, 2, 3], [4], [5]], "the first byte raises THR-empty");
+  assert.equal(irq.level, true);
+  uart.write(1, 1, 0);
+  uart.write(4, 1, 0x10);
+  uart.transmit(Uint8Array.of(6, 7));
+  assert.equal(calls.length, 3);
+  assert.equal(uart.read(0, 1), 6);
+  assert.equal(uart.read(0, 1), 7);
+});

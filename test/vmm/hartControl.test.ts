@@ -67,6 +67,7 @@ test("a world's device accesses reach the VMM thread through the mailbox", async
     write: (dev, offset, size, value) => writes.push(`${dev}:${offset}:${size}:${value}`),
     console: (b) => console.push(Buffer.from(b).toString()),
     power: () => {},
+    drain: () => {},
   });
   server.start();
   const mailboxModule = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "vmm", "smp", "mmioMailbox.js")).href;

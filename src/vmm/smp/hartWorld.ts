@@ -16,6 +16,7 @@ import { BuiltinFirmware } from "../builtinFirmware.js";
 import { HartControl, Power, type HartControlBuffers } from "./hartControl.js";
 import { hartClint } from "./hartClint.js";
 import { MailboxClient, RemoteDevice } from "./mmioMailbox.js";
+import { UartFastPath } from "./uartFastPath.js";
 import * as L from "../virtLayout.js";
 
 /** What the VMM thread hands a world (structured-clonable). */
@@ -26,6 +27,8 @@ export interface WorldData {
   mailbox: SharedArrayBuffer;
   /** Device ranges on the VMM thread, in mailbox device-index order. */
   devices: { name: string; base: number; size: number }[];
+  /** Which of them is the UART, and the state its fast path shares (src/vmm/smp/uartFastPath.ts). */
+  uart: { device: number; shared: SharedArrayBuffer };
   /** Built-in SBI: how this hart boots (hart 0 at the kernel; others wait for HSM). */
   builtin?: { entry: number; dtb: number };
   /** M-mode firmware: every hart enters it with a0 = hartid, a1 = DTB, a2 = fw_dynamic_info. */
@@ -51,7 +54,11 @@ function runWorld(d: WorldData): void {
     hart.mip = control.foldInterrupts(id, hart.mip, sbiTimer);
   };
   bus.register("clint", L.CLINT_BASE, L.CLINT_SIZE, new Clint(hartClint(control, hart, sbiTimer)));
-  d.devices.forEach((dev, k) => bus.register(dev.name, dev.base, dev.size, new RemoteDevice(mailbox, k, fold)));
+  d.devices.forEach((dev, k) => {
+    const remote = new RemoteDevice(mailbox, k, fold);
+    const local = k === d.uart.device ? new UartFastPath(d.uart.shared, id, control.harts, remote, () => mailbox.ring()) : remote;
+    bus.register(dev.name, dev.base, dev.size, local);
+  });
   hart.readTime = () => control.now();
   hart.attention = control.attentionView(id);
   hart.translateAfter = d.translateAfter;

@@ -40,6 +40,12 @@ export interface MailHandler {
   write(dev: number, offset: number, size: number, value: number | bigint): void;
   console(bytes: Uint8Array): void;
   power(reboot: boolean, code: number): void;
+  /**
+   * Work the worlds queued in shared memory without a request (the UART's TX
+   * rings, src/vmm/smp/uartFastPath.ts): done on every doorbell and before
+   * each request is served, so that no request overtakes it.
+   */
+  drain(): void;
 }
 
 type WaitAsync = (ta: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
@@ -61,12 +67,17 @@ export class MailboxClient {
     this.doorbell = new Int32Array(buffer, harts * STRIDE, 1);
   }
 
+  /** Wakes the VMM thread (also without a request: see `MailHandler.drain`). */
+  ring(): void {
+    Atomics.add(this.doorbell, 0, 1);
+    Atomics.notify(this.doorbell, 0);
+  }
+
   private call(op: MailOp): void {
     const w = this.w;
     w[OP] = op;
     Atomics.store(w, STATE, REQUEST);
-    Atomics.add(this.doorbell, 0, 1);
-    Atomics.notify(this.doorbell, 0);
+    this.ring();
     while (Atomics.load(w, STATE) === REQUEST) Atomics.wait(w, STATE, REQUEST);
     Atomics.store(w, STATE, IDLE);
   }
@@ -169,10 +180,12 @@ export class MailboxServer {
     for (let h = 0; h < this.harts; h++) {
       const w = new Int32Array(this.buffer, h * STRIDE, HEADER_WORDS);
       if (Atomics.load(w, STATE) !== REQUEST) continue;
+      this.handler.drain(); // after seeing the request: whatever its world queued before it goes first
       this.serve(h, w);
       Atomics.store(w, STATE, DONE);
       Atomics.notify(w, STATE);
     }
+    this.handler.drain();
   }
 
   private serve(h: number, w: Int32Array): void {
