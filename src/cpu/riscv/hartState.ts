@@ -24,7 +24,7 @@ export const STATE_TLBS = 512;
  * epoch (wasmDispatch.ts).
  */
 export const STATE_JUMPS = STATE_TLBS + 4 * TLB_SET_BYTES;
-export const JUMP_BITS = 11;
+export const JUMP_BITS = 14;
 export const JUMP_ENTRIES = 1 << JUMP_BITS;
 export const JUMP_ENTRY_BYTES = 16;
 export const STATE_BYTES = STATE_JUMPS + 4 * JUMP_ENTRIES * JUMP_ENTRY_BYTES;
