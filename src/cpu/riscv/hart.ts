@@ -166,6 +166,12 @@ export class Hart {
   private readonly jmpPc: Float64Array[] = [0, 1, 2, 3].map(() => new Float64Array(1 << JMP_BITS).fill(NaN));
   private readonly jmpEpoch: Int32Array[] = [0, 1, 2, 3].map(() => new Int32Array(1 << JMP_BITS));
   private jumpEpoch = 0;
+  /**
+   * Virtual pages (tags as in tlb.ts) with jump-cache entries since the last
+   * full flush. Most single-page SFENCE.VMAs are for data pages (page-table
+   * updates, fixmaps); they need not touch the jump caches at all.
+   */
+  private readonly codePages = new Set<number>();
 
   readonly mem: GuestMemory;
   readonly bus: Bus;
@@ -614,6 +620,7 @@ export class Hart {
   /** Called whenever the virtual->physical mapping of code may have changed. */
   flushJumpCache(): void {
     this.wasm?.forgetJumps();
+    this.codePages.clear();
     if (++this.jumpEpoch === 2 ** 30) {
       this.jumpEpoch = 0;
       for (let i = 0; i < 4; i++) this.jmpPc[i].fill(NaN);
@@ -622,6 +629,7 @@ export class Hart {
 
   /** Forgets the jump-cache entries of one virtual page (tag as in tlb.ts): SFENCE.VMA with an address. */
   flushJumpPage(tag: number): void {
+    if (!this.codePages.delete(tag)) return;
     this.wasm?.forgetJumps();
     // A page's 2048 halfword slots are consecutive in the direct-mapped cache.
     const first = (tag * 2048) & ((1 << JMP_BITS) - 1);
@@ -655,6 +663,7 @@ export class Hart {
           this.jmpPc[regime][jslot] = pc;
           this.jmpEpoch[regime][jslot] = this.jumpEpoch;
           this.jmpCache[regime][jslot] = b;
+          this.codePages.add(Math.floor(pc / 4096));
         }
         let fn = b.fn;
         if (fn === undefined && this.translateAfter > 0 && ++b.hits >= this.translateAfter) fn = this.translate(b);
