@@ -100,8 +100,37 @@ export interface FuncType {
   results: Val[];
 }
 
+/** A growable byte buffer (the writer's only allocation per function is its growth). */
+export class Bytes {
+  private buf = new Uint8Array(1024);
+  length = 0;
+
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+
+  push(b: number): void {
+    if (this.length === this.buf.length) this.room(1);
+    this.buf[this.length++] = b;
+  }
+
+  append(src: Bytes | Uint8Array): void {
+    const bytes = src instanceof Bytes ? src.view() : src;
+    this.room(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
 /** Appends unsigned LEB128. */
-function uleb(out: number[], v: number): void {
+function uleb(out: Bytes, v: number): void {
   do {
     let b = v % 128;
     v = Math.floor(v / 128);
@@ -111,7 +140,7 @@ function uleb(out: number[], v: number): void {
 }
 
 /** Appends signed LEB128 of a BigInt (i64 immediates). */
-function sleb(out: number[], v: bigint): void {
+function sleb(out: Bytes, v: bigint): void {
   for (;;) {
     const b = Number(v & 0x7fn);
     v >>= 7n;
@@ -124,7 +153,7 @@ function sleb(out: number[], v: bigint): void {
 }
 
 /** Appends signed LEB128 of an int32 (the common immediate; no BigInt). */
-function sleb32(out: number[], v: number): void {
+function sleb32(out: Bytes, v: number): void {
   for (;;) {
     const b = v & 0x7f;
     v >>= 7;
@@ -136,9 +165,12 @@ function sleb32(out: number[], v: number): void {
   }
 }
 
+const f64Scratch = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64Scratch.buffer);
+
 /** A function body under construction. */
 export class Code {
-  readonly bytes: number[] = [];
+  readonly bytes = new Bytes();
 
   op(...ops: number[]): this {
     for (const o of ops) this.bytes.push(o);
@@ -167,14 +199,15 @@ export class Code {
 
   f64(v: number): this {
     this.bytes.push(Op.F64Const);
-    const b = new Uint8Array(new Float64Array([v]).buffer);
-    for (const x of b) this.bytes.push(x);
+    f64Scratch[0] = v;
+    this.bytes.append(f64Bytes);
     return this;
   }
 
   /** A load or store with its memarg (alignment as log2, constant offset). */
   mem(op: Op, alignLog2: number, offset = 0): this {
-    this.bytes.push(op, alignLog2);
+    this.bytes.push(op);
+    this.bytes.push(alignLog2);
     uleb(this.bytes, offset);
     return this;
   }
@@ -200,42 +233,46 @@ export interface ModuleSpec {
   exports: { name: string; func: number }[];
 }
 
-function section(out: number[], id: number, body: number[]): void {
+function section(out: Bytes, id: number, body: Bytes): void {
   out.push(id);
   uleb(out, body.length);
-  for (const b of body) out.push(b);
+  out.append(body);
 }
 
-function name(out: number[], s: string): void {
+function name(out: Bytes, s: string): void {
   uleb(out, s.length);
   for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
 }
 
 /** Encodes the module (§5.5). */
 export function encodeModule(m: ModuleSpec): Uint8Array {
-  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const types: number[] = [];
+  const out = new Bytes();
+  out.append(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
+  const types = new Bytes();
   uleb(types, m.types.length);
   for (const t of m.types) {
     types.push(0x60);
     uleb(types, t.params.length);
-    types.push(...t.params);
+    for (const v of t.params) types.push(v);
     uleb(types, t.results.length);
-    types.push(...t.results);
+    for (const v of t.results) types.push(v);
   }
   section(out, 1, types);
 
-  const imports: number[] = [];
+  const imports = new Bytes();
   uleb(imports, m.imports.length + 1 + (m.table !== undefined ? 1 : 0));
   name(imports, "env");
   name(imports, "memory");
-  imports.push(0x02, 0x03); // memory, limits: shared with maximum
+  imports.push(0x02); // memory, limits: shared with maximum
+  imports.push(0x03);
   uleb(imports, m.memoryPages);
   uleb(imports, m.memoryPages);
   if (m.table !== undefined) {
     name(imports, "env");
     name(imports, "table");
-    imports.push(0x01, 0x70, 0x00); // table of funcref, limits: minimum only
+    imports.push(0x01); // table of funcref, limits: minimum only
+    imports.push(0x70);
+    imports.push(0x00);
     uleb(imports, m.table);
   }
   for (const f of m.imports) {
@@ -246,12 +283,12 @@ export function encodeModule(m: ModuleSpec): Uint8Array {
   }
   section(out, 2, imports);
 
-  const funcs: number[] = [];
+  const funcs = new Bytes();
   uleb(funcs, m.funcs.length);
   for (const f of m.funcs) uleb(funcs, f.type);
   section(out, 3, funcs);
 
-  const exports: number[] = [];
+  const exports = new Bytes();
   uleb(exports, m.exports.length);
   for (const e of m.exports) {
     name(exports, e.name);
@@ -260,10 +297,11 @@ export function encodeModule(m: ModuleSpec): Uint8Array {
   }
   section(out, 7, exports);
 
-  const code: number[] = [];
+  const code = new Bytes();
   uleb(code, m.funcs.length);
+  const body = new Bytes();
   for (const f of m.funcs) {
-    const body: number[] = [];
+    body.length = 0;
     // Locals as runs of one type (§5.5.13).
     const runs: [number, Val][] = [];
     for (const l of f.locals) {
@@ -276,11 +314,11 @@ export function encodeModule(m: ModuleSpec): Uint8Array {
       uleb(body, n);
       body.push(t);
     }
-    for (const b of f.code.bytes) body.push(b);
+    body.append(f.code.bytes);
     body.push(Op.End);
     uleb(code, body.length);
-    for (const b of body) code.push(b);
+    code.append(body);
   }
   section(out, 10, code);
-  return new Uint8Array(out);
+  return out.view();
 }
