@@ -28,7 +28,7 @@ import { fence } from "../exec/system.js";
 import { JUMP_ENTRIES, JUMP_ENTRY_BYTES, STATE_DONE, STATE_HI, STATE_JUMPS, STATE_LO, STATE_SCRATCH } from "../hartState.js";
 import { BLOCK_TYPE, dispatchModule, EPOCHS, type Dispatch } from "./wasmDispatch.js";
 import { TLB_MASK, TLB_ROFF, TLB_RTAG, TLB_WOFF, TLB_WTAG } from "../tlb.js";
-import { Code, encodeModule, Op, VOID, Val, type FuncType } from "./wasmWriter.js";
+import { Code, encodeModule, Misc, Op, VOID, Val, type FuncType } from "./wasmWriter.js";
 import type { BlockFn } from "./blockCompiler.js";
 
 const TYPES: FuncType[] = [
@@ -126,7 +126,7 @@ class Gen {
 
   /** pc of the current instruction plus `delta`, as i64 (link addresses, AUIPC). */
   pc64(delta: number): void {
-    this.c.idx(Op.LocalGet, P_PC).op(Op.I64TruncF64S).i64(this.off + delta).op(Op.I64Add);
+    this.c.idx(Op.LocalGet, P_PC).op(Op.MiscPrefix, Misc.I64TruncSatF64S).i64(this.off + delta).op(Op.I64Add);
   }
 
   /** Effective address rs1 + imm into L_VA and L_A32, and the TLB index into L_IX. */

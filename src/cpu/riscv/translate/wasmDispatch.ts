@@ -19,7 +19,7 @@
  * before each call, so a trap inside a block is counted exactly.
  */
 import { JUMP_ENTRIES, STATE_DONE } from "../hartState.js";
-import { Code, encodeModule, Op, VOID, Val } from "./wasmWriter.js";
+import { Code, encodeModule, Misc, Op, VOID, Val } from "./wasmWriter.js";
 
 /** run(pc, dataTlb, jumpTable, budget, epoch) -> pc. */
 export type Dispatch = (pc: number, tlb: number, jumps: number, budget: number, epoch: number) => number;
@@ -43,7 +43,7 @@ export function dispatchModule(stateBase: number, memoryPages: number, tableSize
   const saveDone = (): void => void c.i32(0).idx(Op.LocalGet, DONE).mem(Op.I32Store, 2, stateBase + STATE_DONE);
   c.op(Op.Loop, VOID);
   // e = jumps + ((low word of pc >>> 1) & mask) * 16
-  c.idx(Op.LocalGet, PC).op(Op.I64TruncF64S, Op.I32WrapI64).i32(1).op(Op.I32ShrU).i32(JUMP_ENTRIES - 1).op(Op.I32And);
+  c.idx(Op.LocalGet, PC).op(Op.MiscPrefix, Misc.I64TruncSatF64S, Op.I32WrapI64).i32(1).op(Op.I32ShrU).i32(JUMP_ENTRIES - 1).op(Op.I32And);
   c.i32(4).op(Op.I32Shl).idx(Op.LocalGet, JUMPS).op(Op.I32Add).idx(Op.LocalTee, E);
   c.mem(Op.F64Load, 3, 0).idx(Op.LocalGet, PC).op(Op.F64Ne);
   c.idx(Op.LocalGet, E).mem(Op.I32Load, 2, 12).idx(Op.LocalTee, N).i32(8).op(Op.I32ShrU).idx(Op.LocalGet, EPOCH).op(Op.I32Ne, Op.I32Or);

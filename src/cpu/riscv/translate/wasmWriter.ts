@@ -86,10 +86,17 @@ export const enum Op {
   I64Rotl = 0x89,
   I64Rotr = 0x8a,
   I32WrapI64 = 0xa7,
-  I64TruncF64S = 0xb0,
+  /** Prefix of the "misc" opcodes (Misc below). */
+  MiscPrefix = 0xfc,
   I64ExtendI32S = 0xac,
   I64ExtendI32U = 0xad,
   F64ConvertI64S = 0xb9,
+}
+
+/** Opcodes after Op.MiscPrefix. */
+export const enum Misc {
+  /** Saturating: never traps, whatever the double (a guest-made pc cannot stop the host). */
+  I64TruncSatF64S = 0x06,
 }
 
 /** Block type of a structured instruction producing no value (§5.3.2). */
