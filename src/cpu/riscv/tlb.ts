@@ -35,9 +35,9 @@ export const TLB_SET_BYTES = TLB_SIZE * 40;
 
 export class TlbSet {
   readonly rTag: Float64Array;
-  readonly rOff: Int32Array;
+  readonly rOff: Uint32Array;
   readonly wTag: Float64Array;
-  readonly wOff: Int32Array;
+  readonly wOff: Uint32Array;
   readonly xTag: Float64Array;
   /** Execute entries hold the physical page address: the decoded-block cache is keyed by it. */
   readonly xPage: Float64Array;
@@ -51,8 +51,8 @@ export class TlbSet {
     this.wTag = new Float64Array(buffer, base + TLB_WTAG, TLB_SIZE).fill(NaN);
     this.xTag = new Float64Array(buffer, base + TLB_XTAG, TLB_SIZE).fill(NaN);
     this.xPage = new Float64Array(buffer, base + TLB_XPAGE, TLB_SIZE);
-    this.rOff = new Int32Array(buffer, base + TLB_ROFF, TLB_SIZE);
-    this.wOff = new Int32Array(buffer, base + TLB_WOFF, TLB_SIZE);
+    this.rOff = new Uint32Array(buffer, base + TLB_ROFF, TLB_SIZE);
+    this.wOff = new Uint32Array(buffer, base + TLB_WOFF, TLB_SIZE);
   }
 
   flushAll(): void {

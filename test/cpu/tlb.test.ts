@@ -1,0 +1,32 @@
+// The software TLB's fast path on guest RAM whose machine offsets pass 2^31
+// (guests of more than 2 GiB): a cached page offset must not turn negative.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Hart, Priv } from "../../src/cpu/riscv/hart.js";
+import { GuestMemory } from "../../src/memory/guestMemory.js";
+import { Bus } from "../../src/devices/bus.js";
+import { updatePmpRanges } from "../../src/cpu/riscv/pmp.js";
+
+const RAM = 0x8000_0000;
+const SIZE = 2.5 * 2 ** 30;
+
+test("loads and stores reach RAM above 2 GiB of machine memory through the TLB fast path", () => {
+  const mem = new GuestMemory(RAM, SIZE);
+  const h = new Hart(0, mem, new Bus());
+  h.priv = Priv.M;
+  h.pmpaddr[0] = (1n << 54n) - 1n;
+  h.pmpcfg[0] = 0x1f;
+  updatePmpRanges(h);
+  h.updateRegimes();
+  const pa = RAM + SIZE - 4096 + 5; // physical 0x11ffff005, machine offset ~2.5 GiB
+  const lo = pa % 2 ** 32 | 0;
+  const hi = Math.floor(pa / 2 ** 32);
+  mem.writeU8(pa, 0xa5);
+  // First access fills the TLB through the slow path, the second takes the fast path.
+  assert.equal(h.load(lo, hi, 1), 0xa5);
+  assert.equal(h.load(lo, hi, 1), 0xa5);
+  h.store(lo, hi, 1, 0x5a); // fills the write entry
+  h.store((lo + 1) | 0, hi, 1, 0x3c); // through the cached entry
+  assert.equal(mem.readU8(pa), 0x5a);
+  assert.equal(mem.readU8(pa + 1), 0x3c);
+});
