@@ -690,6 +690,7 @@ export class Hart {
         this.instret += n;
       } catch (e) {
         if (e !== TRAP) throw e;
+        // k: instructions the interpreter completed; -1: a JavaScript block; -2: a WebAssembly chain.
         this.instret += k >= 0 ? k : k === -1 ? this.icount : this.wasm!.retired() + this.icount;
         takeTrap(this, this.trapCause, this.trapTval, false);
       }

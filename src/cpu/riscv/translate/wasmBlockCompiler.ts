@@ -37,8 +37,9 @@ const TYPES: FuncType[] = [
   { params: [Val.I32, Val.I32, Val.F64, Val.I32], results: [] }, // 2: ld64(lo, hi, pc, k) -> scratch
   { params: [Val.I32, Val.I32, Val.I32, Val.I32, Val.I32, Val.F64, Val.I32], results: [] }, // 3: st(lo, hi, size, vlo, vhi, pc, k)
   { params: [Val.I32, Val.I32, Val.F64], results: [Val.F64] }, // 4: ex(block, k, pc) -> npc
-  { params: [Val.I64, Val.I64], results: [Val.I64] }, // 5: mulhu
+  { params: [Val.I64, Val.I64], results: [Val.I64] }, // MULHU_TYPE
 ];
+const MULHU_TYPE = 5;
 const F_LD = 0;
 const F_LD64 = 1;
 const F_ST = 2;
@@ -337,9 +338,9 @@ const EMIT = new Map<Exec, Emit>([
   [I.bge, branch(Op.I64GeS)],
   [I.bltu, branch(Op.I64LtU)],
   [I.bgeu, branch(Op.I64GeU)],
-  [I.lb, load(1, Op.I64Load8S, (c) => c.op(0xc0, Op.I64ExtendI32S))], // i32.extend8_s
+  [I.lb, load(1, Op.I64Load8S, (c) => c.op(Op.I32Extend8S, Op.I64ExtendI32S))],
   [I.lbu, load(1, Op.I64Load8U, (c) => c.op(Op.I64ExtendI32U))],
-  [I.lh, load(2, Op.I64Load16S, (c) => c.op(0xc1, Op.I64ExtendI32S))], // i32.extend16_s
+  [I.lh, load(2, Op.I64Load16S, (c) => c.op(Op.I32Extend16S, Op.I64ExtendI32S))],
   [I.lhu, load(2, Op.I64Load16U, (c) => c.op(Op.I64ExtendI32U))],
   [I.lw, load(4, Op.I64Load32S, (c) => c.op(Op.I64ExtendI32S))],
   [I.lwu, load(4, Op.I64Load32U, (c) => c.op(Op.I64ExtendI32U))],
@@ -397,7 +398,7 @@ function registersOf(i: Insn): number[] {
   return [i.rs1, i.rs2, i.rd];
 }
 
-/** mulhu(a, b): high 64 bits of the unsigned 128-bit product (Hacker's Delight 8-2), locals 2..4. */
+/** mulhu(a, b): high 64 bits of the unsigned 128-bit product (Hacker's Delight 8-2); t and w1 in locals 2 and 3. */
 function mulhuBody(): Code {
   const c = new Code();
   const lo = (p: number): void => void c.idx(Op.LocalGet, p).i64(0xffffffff).op(Op.I64And);
@@ -420,7 +421,7 @@ function mulhuBody(): Code {
  * size) dwarfs compiling a block (about 15 µs), so hot blocks queue up and
  * are compiled in batches.
  */
-export const BATCH = 32;
+const BATCH = 32;
 /** Instructions a queued block waits at most for its batch to fill (a hot loop alone must not wait forever). */
 const MAX_WAIT = 1_000_000;
 
@@ -552,7 +553,7 @@ export class WasmBackend {
     this.pending = [];
     if (blocks.length === 0) return 0;
     const h = this.h;
-    const funcs = [{ type: 5, locals: [Val.I64, Val.I64], code: mulhuBody() }];
+    const funcs = [{ type: MULHU_TYPE, locals: [Val.I64, Val.I64], code: mulhuBody() }];
     blocks.forEach((b, j) => {
       const g = new Gen(h.stateBase, j);
       emitBlock(g, b);

@@ -18,7 +18,7 @@
  * STATE_DONE holds the instructions retired by completed blocks, written
  * before each call, so a trap inside a block is counted exactly.
  */
-import { JUMP_ENTRIES, STATE_DONE } from "../hartState.js";
+import { JUMP_ENTRIES, JUMP_ENTRY_BYTES, STATE_DONE } from "../hartState.js";
 import { Code, encodeModule, Misc, Op, VOID, Val } from "./wasmWriter.js";
 
 /** run(pc, dataTlb, jumpTable, budget, epoch) -> pc. */
@@ -42,9 +42,9 @@ export function dispatchModule(stateBase: number, memoryPages: number, tableSize
   const c = new Code();
   const saveDone = (): void => void c.i32(0).idx(Op.LocalGet, DONE).mem(Op.I32Store, 2, stateBase + STATE_DONE);
   c.op(Op.Loop, VOID);
-  // e = jumps + ((low word of pc >>> 1) & mask) * 16
+  // e = jumps + ((low word of pc >>> 1) & mask) * JUMP_ENTRY_BYTES
   c.idx(Op.LocalGet, PC).op(Op.MiscPrefix, Misc.I64TruncSatF64S, Op.I32WrapI64).i32(1).op(Op.I32ShrU).i32(JUMP_ENTRIES - 1).op(Op.I32And);
-  c.i32(4).op(Op.I32Shl).idx(Op.LocalGet, JUMPS).op(Op.I32Add).idx(Op.LocalTee, E);
+  c.i32(Math.log2(JUMP_ENTRY_BYTES)).op(Op.I32Shl).idx(Op.LocalGet, JUMPS).op(Op.I32Add).idx(Op.LocalTee, E);
   c.mem(Op.F64Load, 3, 0).idx(Op.LocalGet, PC).op(Op.F64Ne);
   c.idx(Op.LocalGet, E).mem(Op.I32Load, 2, 12).idx(Op.LocalTee, N).i32(8).op(Op.I32ShrU).idx(Op.LocalGet, EPOCH).op(Op.I32Ne, Op.I32Or);
   c.op(Op.If, VOID);
@@ -53,7 +53,7 @@ export function dispatchModule(stateBase: number, memoryPages: number, tableSize
   saveDone();
   c.idx(Op.LocalGet, N).i32(255).op(Op.I32And).idx(Op.LocalSet, N);
   c.idx(Op.LocalGet, PC).idx(Op.LocalGet, TLB).idx(Op.LocalGet, E).mem(Op.I32Load, 2, 8);
-  c.idx(Op.CallIndirect, BLOCK_TYPE).op(0x00).idx(Op.LocalSet, PC);
+  c.idx(Op.CallIndirect, BLOCK_TYPE).op(0x00 /* table 0 */).idx(Op.LocalSet, PC);
   c.idx(Op.LocalGet, DONE).idx(Op.LocalGet, N).op(Op.I32Add).idx(Op.LocalTee, DONE);
   c.idx(Op.LocalGet, BUDGET).op(Op.I32LtU, Op.BrIf, 0, Op.End);
   saveDone();
