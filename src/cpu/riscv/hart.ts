@@ -28,9 +28,9 @@ export class Block {
   straddles = false;
   /** Times the interpreter ran it; at `Hart.translateAfter` it is translated. */
   hits = 0;
-  /** The translated form, once hot. */
+  /** The JavaScript back end's translation, once hot. */
   fn: BlockFn | undefined = undefined;
-  /** Index in the hart's WebAssembly function table (translated by the WebAssembly back end), or -1. */
+  /** Index in the hart's WebAssembly function table once the WebAssembly back end translated it, or -1. */
   index = -1;
   constructor(
     readonly paddr: number,
@@ -538,7 +538,11 @@ export class Hart {
     this.blocks.delete(page);
   }
 
-  /** Translates a hot block; returns its function (undefined when the cache was full and was dropped instead). */
+  /**
+   * Translates a hot block: returns its JavaScript function, or undefined
+   * when it went to the WebAssembly back end (it has a table index once its
+   * batch is compiled) or the cache was full and was dropped instead.
+   */
   private translate(b: Block): BlockFn | undefined {
     if (this.translated >= MAX_TRANSLATED) {
       this.flushCode();
@@ -554,7 +558,7 @@ export class Hart {
     if (this.wasm !== undefined && WasmBackend.suits(b)) {
       b.hits = -Infinity; // queued: never again
       this.translated += this.wasm.queue(b);
-      return b.fn;
+      return undefined;
     }
     b.fn = compileBlock(b, this);
     this.translated++;
@@ -667,16 +671,16 @@ export class Hart {
         }
         let fn = b.fn;
         if (fn === undefined && this.translateAfter > 0 && ++b.hits >= this.translateAfter) fn = this.translate(b);
+        if (b.index >= 0) {
+          k = -2;
+          this.pc = this.wasm!.chain(b, pc, regime, this.dtlb.base, limit - this.instret);
+          this.instret += this.wasm!.retired();
+          continue;
+        }
         if (fn !== undefined) {
-          if (b.index >= 0) {
-            k = -2;
-            this.pc = this.wasm!.chain(b, pc, regime, this.dtlb.base, limit - this.instret);
-            this.instret += this.wasm!.retired();
-          } else {
-            k = -1;
-            this.pc = fn(pc, this.dtlb.base);
-            this.instret += b.insns.length;
-          }
+          k = -1;
+          this.pc = fn(pc, this.dtlb.base);
+          this.instret += b.insns.length;
           continue;
         }
         const insns = b.insns;

@@ -26,13 +26,12 @@ import type { Exec, Insn } from "../insn.js";
 import * as I from "../exec/int.js";
 import { fence } from "../exec/system.js";
 import { JUMP_ENTRIES, JUMP_ENTRY_BYTES, STATE_DONE, STATE_HI, STATE_JUMPS, STATE_LO, STATE_SCRATCH } from "../hartState.js";
-import { BLOCK_TYPE, dispatchModule, EPOCHS, type Dispatch } from "./wasmDispatch.js";
+import { dispatchModule, emitJumpProbe, EPOCHS, REGION_PARAMS, REGION_TYPE, type Dispatch } from "./wasmDispatch.js";
 import { TLB_MASK, TLB_ROFF, TLB_RTAG, TLB_WOFF, TLB_WTAG } from "../tlb.js";
 import { Code, encodeModule, Misc, Op, VOID, Val, type FuncType } from "./wasmWriter.js";
-import type { BlockFn } from "./blockCompiler.js";
 
 const TYPES: FuncType[] = [
-  { params: [Val.F64, Val.I32], results: [Val.F64] }, // BLOCK_TYPE: the block
+  { params: REGION_PARAMS, results: [Val.F64] }, // REGION_TYPE: the region
   { params: [Val.I32, Val.I32, Val.I32, Val.F64, Val.I32], results: [Val.I32] }, // 1: ld(lo, hi, size, pc, k)
   { params: [Val.I32, Val.I32, Val.F64, Val.I32], results: [] }, // 2: ld64(lo, hi, pc, k) -> scratch
   { params: [Val.I32, Val.I32, Val.I32, Val.I32, Val.I32, Val.F64, Val.I32], results: [] }, // 3: st(lo, hi, size, vlo, vhi, pc, k)
@@ -44,43 +43,56 @@ const F_LD = 0;
 const F_LD64 = 1;
 const F_ST = 2;
 const F_EX = 3;
-/** Every module defines mulhu first, then its blocks. */
+/** Every module defines mulhu first, then its region. */
 const F_MULHU = 4;
-const F_BLOCK = 5;
+const F_REGION = 5;
 
-// Parameters and fixed locals of the block function.
-const P_PC = 0;
+// Parameters (REGION_PARAMS) and fixed locals of the region function.
+const P_PC = 0; // pc of the current block (a parameter, reassigned at each block)
 const P_TLB = 1;
-const L_VA = 2; // i64 effective address
-const L_T = 3; // i64 temporary
-const L_A32 = 4; // i32 low half of the effective address
-const L_IX = 5; // i32 TLB index
-const L_NPC = 6; // f64 next pc
-const FIRST_REG_LOCAL = 7;
-const FIXED_LOCALS = [Val.I64, Val.I64, Val.I32, Val.I32, Val.F64];
+const P_IDX = 2; // function-table index of the first block
+const P_BUDGET = 3;
+const P_JUMPS = 4;
+const P_EPOCH = 5;
+const L_VA = 6; // i64 effective address
+const L_T = 7; // i64 temporary
+const L_A32 = 8; // i32 low half of the effective address
+const L_IX = 9; // i32 TLB index
+const L_NPC = 10; // f64 next pc
+const L_DONE = 11; // i32 instructions retired by completed blocks (STATE_DONE)
+const L_CUR = 12; // i32 the current block's number in the region
+const L_E = 13; // i32 jump-cache entry address
+const FIRST_REG_LOCAL = 14;
+const FIXED_LOCALS = [Val.I64, Val.I64, Val.I32, Val.I32, Val.F64, Val.I32, Val.I32, Val.I32];
 
 /** Per-instruction emitters; an instruction without one calls its semantic function. */
 type Emit = (g: Gen, i: Insn) => void;
 
-/** Code generation state of one block. */
+/** Code generation state of one region; `begin` starts each of its blocks. */
 class Gen {
   readonly c = new Code();
-  /** Local index of each guest register used (0 = not cached). */
+  /** Local index of each guest register used by the region (0 = not cached). */
   readonly local = new Int32Array(33);
   readonly used: number[] = [];
-  /** Registers written so far (must be stored before a call-out and at the end). */
+  /** Registers the current block wrote so far (stored before a call-out and at its end). */
   readonly dirty = new Set<number>();
+  /** The current block's number in the region (the `ex` import's first argument). */
+  block = 0;
   /** Byte offset of the current instruction from the block's pc, and its index. */
   off = 0;
   k = 0;
   /** The value left on the stack by a control transfer (the next pc), if any. */
   ended = false;
 
-  /** `block`: this block's index in its module (the `ex` import's first argument). */
-  constructor(
-    readonly stateBase: number,
-    readonly block: number,
-  ) {}
+  constructor(readonly stateBase: number) {}
+
+  begin(block: number): void {
+    this.block = block;
+    this.dirty.clear();
+    this.off = 0;
+    this.k = 0;
+    this.ended = false;
+  }
 
   use(r: number): void {
     if (r === 0 || r === 32 || this.local[r] !== 0) return;
@@ -539,7 +551,7 @@ export class WasmBackend {
     const e = regime * JUMP_ENTRIES + ((pc / 2) & (JUMP_ENTRIES - 1));
     this.jumpTags[e * 2] = pc;
     this.jumpWords[e * 4 + 2] = b.index;
-    this.jumpWords[e * 4 + 3] = (this.epoch << 8) | b.insns.length;
+    this.jumpWords[e * 4 + 3] = this.epoch;
     return this.run(pc, tlb, this.h.stateBase + STATE_JUMPS + regime * JUMP_ENTRIES * JUMP_ENTRY_BYTES, budget, this.epoch);
   }
 
@@ -547,18 +559,19 @@ export class WasmBackend {
     return this.done[0];
   }
 
-  /** Compiles every pending block that is still valid, in one module; sets their `fn`. */
+  /** Compiles every pending block that is still valid into one region; gives them their table indices. */
   flush(): number {
     const blocks = this.pending.filter((b) => b.valid);
     this.pending = [];
     if (blocks.length === 0) return 0;
     const h = this.h;
-    const funcs = [{ type: MULHU_TYPE, locals: [Val.I64, Val.I64], code: mulhuBody() }];
-    blocks.forEach((b, j) => {
-      const g = new Gen(h.stateBase, j);
-      emitBlock(g, b);
-      funcs.push({ type: BLOCK_TYPE, locals: [...FIXED_LOCALS, ...g.used.map(() => Val.I64)], code: g.c });
-    });
+    const base = this.nextIndex;
+    const g = new Gen(h.stateBase);
+    emitRegion(g, blocks, base);
+    const funcs = [
+      { type: MULHU_TYPE, locals: [Val.I64, Val.I64], code: mulhuBody() },
+      { type: REGION_TYPE, locals: [...FIXED_LOCALS, ...g.used.map(() => Val.I64)], code: g.c },
+    ];
     const bytes = encodeModule({
       types: TYPES,
       memoryPages: this.pages,
@@ -569,7 +582,7 @@ export class WasmBackend {
         { name: "ex", type: 4 },
       ],
       funcs,
-      exports: blocks.map((_, k) => ({ name: String(k), func: F_BLOCK + k })),
+      exports: [{ name: "region", func: F_REGION }],
     });
     const ex = (j: number, k: number, pc: number): number => {
       const ins = blocks[j].insns[k];
@@ -582,20 +595,57 @@ export class WasmBackend {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
       env: { memory: this.memory, ld: this.ld, ld64: this.ld64, st: this.st, ex },
     });
-    blocks.forEach((b, k) => {
-      b.fn = instance.exports[String(k)] as BlockFn;
+    const region = instance.exports.region;
+    for (const b of blocks) {
       b.index = this.nextIndex++;
-      this.table.set(b.index, b.fn);
-    });
+      this.table.set(b.index, region);
+    }
     return blocks.length;
   }
 }
 
-/** Emits the function body of one block into g. */
+/**
+ * Emits the region function of `blocks` (table indices base, base + 1, ...):
+ * a loop whose br_table enters the block numbered L_CUR. When a block ends,
+ * the next pc is looked up in the jump cache; a block of this region is
+ * entered directly, anything else (or the end of the budget) returns the pc
+ * to the dispatch loop. Guest registers are loaded into locals once per
+ * call: every block writes its own back when it ends (and before a call-out),
+ * so memory is current at every block boundary and a trap loses nothing.
+ */
+function emitRegion(g: Gen, blocks: Block[], base: number): void {
+  const c = g.c;
+  const n = blocks.length;
+  for (const b of blocks) for (const ins of b.insns) for (const r of registersOf(ins)) g.use(r);
+  for (const r of g.used) g.load(r);
+  c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_DONE).idx(Op.LocalSet, L_DONE);
+  c.idx(Op.LocalGet, P_IDX).i32(base).op(Op.I32Sub).idx(Op.LocalSet, L_CUR);
+  c.op(Op.Block, VOID); // exit
+  c.op(Op.Loop, VOID); // next block
+  c.op(Op.Block, VOID); // tail: find the next block
+  for (let j = 0; j < n; j++) c.op(Op.Block, VOID); // block j's code follows the end of the j-th innermost
+  c.idx(Op.LocalGet, L_CUR).brTable([...Array(n).keys()], 0);
+  blocks.forEach((b, j) => {
+    c.op(Op.End);
+    g.begin(j);
+    emitBlock(g, b);
+    if (j < n - 1) c.idx(Op.Br, n - 1 - j); // to the tail
+  });
+  c.op(Op.End);
+  // The tail (labels: 0 = next block, 1 = exit).
+  c.i32(0).idx(Op.LocalGet, L_DONE).mem(Op.I32Store, 2, g.stateBase + STATE_DONE);
+  c.idx(Op.LocalGet, L_DONE).idx(Op.LocalGet, P_BUDGET).op(Op.I32GeU).idx(Op.BrIf, 1);
+  emitJumpProbe(c, L_NPC, P_JUMPS, P_EPOCH, L_E);
+  c.idx(Op.BrIf, 1);
+  c.idx(Op.LocalGet, L_E).mem(Op.I32Load, 2, 8).i32(base).op(Op.I32Sub).idx(Op.LocalTee, L_CUR).i32(n).op(Op.I32GeU).idx(Op.BrIf, 1);
+  c.idx(Op.LocalGet, L_NPC).idx(Op.LocalSet, P_PC).idx(Op.Br, 0);
+  c.op(Op.End, Op.End);
+  c.idx(Op.LocalGet, L_NPC);
+}
+
+/** Emits one block of a region: leaves the next pc in L_NPC, its registers written back, its instructions counted. */
 function emitBlock(g: Gen, b: Block): void {
   const c = g.c;
-  for (const ins of b.insns) for (const r of registersOf(ins)) g.use(r);
-  for (const r of g.used) g.load(r);
   const n = b.insns.length;
   for (let k = 0; k < n; k++) {
     const ins = b.insns[k];
@@ -615,8 +665,7 @@ function emitBlock(g: Gen, b: Block): void {
     g.off += ins.len;
   }
   if (!g.ended) c.idx(Op.LocalGet, P_PC).f64(g.off).op(Op.F64Add);
-  // The next pc is on the stack: write the registers back under it.
   c.idx(Op.LocalSet, L_NPC);
   g.spill();
-  c.idx(Op.LocalGet, L_NPC);
+  c.idx(Op.LocalGet, L_DONE).i32(n).op(Op.I32Add).idx(Op.LocalSet, L_DONE);
 }

@@ -12,11 +12,14 @@ export const enum Val {
 
 /** Opcodes used by the translator (§5.4). */
 export const enum Op {
+  Block = 0x02,
   Loop = 0x03,
   If = 0x04,
   Else = 0x05,
   End = 0x0b,
+  Br = 0x0c,
   BrIf = 0x0d,
+  BrTable = 0x0e,
   Return = 0x0f,
   Call = 0x10,
   CallIndirect = 0x11,
@@ -44,6 +47,7 @@ export const enum Op {
   F64Const = 0x44,
   I32Eqz = 0x45,
   I32LtU = 0x49,
+  I32GeU = 0x4f,
   I32Ne = 0x47,
   I64Eqz = 0x50,
   I64Eq = 0x51,
@@ -201,6 +205,14 @@ export class Code {
     this.bytes.push(Op.F64Const);
     f64Scratch[0] = v;
     this.bytes.append(f64Bytes);
+    return this;
+  }
+
+  /** br_table: branch to labels[i], or to `otherwise` when i is out of range (§5.4.1). */
+  brTable(labels: number[], otherwise: number): this {
+    this.idx(Op.BrTable, labels.length);
+    for (const l of labels) uleb(this.bytes, l);
+    uleb(this.bytes, otherwise);
     return this;
   }
 
