@@ -37,6 +37,8 @@ export interface SharedGuestMemory {
   pageMap: SharedArrayBuffer;
   vcpus: number;
   vcpuState: number;
+  /** One int32: the count of `externalWrites()`. */
+  externalWrites: SharedArrayBuffer;
 }
 
 export class GuestMemory {
@@ -58,6 +60,8 @@ export class GuestMemory {
   /** vCPU state areas: `vcpus` of VCPU_STATE_BYTES from machine byte offset `vcpuStateBase`. */
   readonly vcpus: number;
   private readonly vcpuStateBase: number;
+  /** Shared by every world: bumped by each write through the typed accessors below. */
+  private readonly writeCount: Int32Array;
   private readonly codeWriteListeners: ((guestPage: number) => void)[] = [];
   private readonly watchers: { start: number; end: number; fn: (gpa: number, len: number) => void }[] = [];
 
@@ -80,11 +84,13 @@ export class GuestMemory {
       this.pageMap.mapLinear(this.machine.allocate(pages), pages);
       this.vcpus = vcpus;
       this.vcpuStateBase = this.machine.allocate(statePages) * PAGE_SIZE;
+      this.writeCount = new Int32Array(new SharedArrayBuffer(4));
     } else {
       this.machine = new MachineMemory(shared.machine);
       this.pageMap = new PageMap(new Int32Array(shared.pageMap));
       this.vcpus = shared.vcpus;
       this.vcpuStateBase = shared.vcpuState;
+      this.writeCount = new Int32Array(shared.externalWrites);
     }
     this.u8 = new Uint8Array(this.machine.buffer);
     this.u16 = new Uint16Array(this.machine.buffer);
@@ -101,7 +107,17 @@ export class GuestMemory {
       pageMap: this.pageMap.entries.buffer as SharedArrayBuffer,
       vcpus: this.vcpus,
       vcpuState: this.vcpuStateBase,
+      externalWrites: this.writeCount.buffer as SharedArrayBuffer,
     };
+  }
+
+  /**
+   * How many writes devices (DMA), loaders and firmware made through the
+   * typed accessors, in any world. A vCPU's own stores are not counted: they
+   * reach its code cache through `noteWrite()` directly.
+   */
+  externalWrites(): number {
+    return Atomics.load(this.writeCount, 0);
   }
 
   /** Machine byte offset of vCPU `id`'s state area. */
@@ -191,6 +207,7 @@ export class GuestMemory {
   }
   writeU8(gpa: number, v: number): void {
     this.u8[this.off(gpa, 1)] = v;
+    Atomics.add(this.writeCount, 0, 1);
     this.noteWrite(gpa, 1);
   }
   writeU16(gpa: number, v: number): void {
@@ -200,6 +217,7 @@ export class GuestMemory {
   writeU32(gpa: number, v: number): void {
     if ((gpa & 3) === 0) {
       this.i32[this.off(gpa, 4) >> 2] = v;
+      Atomics.add(this.writeCount, 0, 1);
       this.noteWrite(gpa, 4);
     } else {
       this.writeU16(gpa, v & 0xffff);
@@ -233,6 +251,7 @@ export class GuestMemory {
       this.u8.set(data.subarray(done, done + n), o);
       done += n;
     }
+    Atomics.add(this.writeCount, 0, 1);
     this.noteWrite(gpa, data.length);
   }
 

@@ -185,7 +185,7 @@ function decode32(w: number, len: number): Insn {
   let intRd = true;
   switch (opcode) {
     case 0x03: e = LOADS[f3]; imm = immI(w); break;
-    case 0x0f: e = miscMem(w); imm = immI(w); flags = e !== undefined && f3 !== 0 ? F_SYSTEM : 0; intRd = false; break;
+    case 0x0f: e = miscMem(w); imm = immI(w); flags = e !== undefined && f3 === 1 ? F_SYSTEM : 0; intRd = false; break;
     case 0x13:
       if (f3 === 1 || f3 === 5) {
         e = opImmShift(w);

@@ -132,6 +132,8 @@ export class Hart {
   translateBatch = 32;
   /** Instructions of the current translated block completed before a trap. */
   icount = 0;
+  /** GuestMemory.externalWrites() at the last FENCE.I that re-checked code. */
+  private externalWritesSeen = -1;
   /** Bumped by FENCE.I: blocks from an older generation are re-checked before they run. */
   private codeGeneration = 0;
   private translated = 0;
@@ -551,13 +553,13 @@ export class Hart {
     if (this.wasm === undefined && this.mem.machine.wasm !== undefined) {
       this.wasm = new WasmBackend(this, this.mem.machine.wasm, this.mem.machine.wasmPages, MAX_TRANSLATED);
     }
-    if ((b.insns[0].flags & F_SYSTEM) !== 0) {
-      b.hits = -Infinity; // a monitor instruction: the interpreter's business
-      return undefined;
-    }
     if (this.wasm !== undefined && WasmBackend.suits(b)) {
       b.hits = -Infinity; // queued: never again
       this.translated += this.wasm.queue(b);
+      return undefined;
+    }
+    if ((b.insns[0].flags & F_SYSTEM) !== 0) {
+      b.hits = -Infinity; // a monitor instruction: the interpreter's business
       return undefined;
     }
     b.fn = compileBlock(b, this);
@@ -579,9 +581,15 @@ export class Hart {
    * it was decoded from — and rebuilt only if they differ. Linux executes
    * FENCE.I often (code patching, module loading, every new executable
    * mapping); flushing everything each time made boot decode its code again
-   * and again.
+   * and again. With a single hart, and no device or loader write since the
+   * last check (GuestMemory.externalWrites), there is nothing to re-check:
+   * Debian's boot patches its text with some 43 000 FENCE.Is, and each one
+   * used to send every block back through the run loop.
    */
   fenceI(): void {
+    const external = this.mem.externalWrites();
+    if (this.mem.vcpus === 1 && external === this.externalWritesSeen) return;
+    this.externalWritesSeen = external;
     this.codeGeneration++;
     this.wasm?.forgetJumps();
   }

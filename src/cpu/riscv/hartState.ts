@@ -15,6 +15,8 @@ export const STATE_HI = 33 * 4;
 export const STATE_SCRATCH = 272;
 /** i32: instructions retired by the chained blocks of the current dispatch (wasmDispatch.ts). */
 export const STATE_DONE = 280;
+/** i32: non-zero when a monitor instruction run by translated code needs the run loop next (wasmDispatch.ts). */
+export const STATE_EXIT = 284;
 /** Four TlbSets (one per Regime), TLB_SET_BYTES each. */
 export const STATE_TLBS = 512;
 /**

@@ -1,9 +1,9 @@
 /**
  * Instructions that enter the monitor: Zicsr, ECALL/EBREAK, xRET, WFI,
- * SFENCE.VMA, FENCE.I and the cache-block operations (Privileged ISA ch. 3,
- * 10; Zicbom/Zicboz). Each ends its block (F_SYSTEM), so the run loop sees
- * any change of privilege, translation or interrupt enables before the next
- * instruction.
+ * SFENCE.VMA and FENCE.I (Privileged ISA ch. 3, 10). Each ends its block
+ * (F_SYSTEM), so the run loop sees any change of privilege, translation or
+ * interrupt enables before the next instruction. Also the cache-block
+ * operations (Zicbom/Zicboz), which are ordinary memory instructions here.
  */
 import type { Hart } from "../hart.js";
 import { Priv } from "../hart.js";

@@ -28,7 +28,7 @@
  * each block's count when it completes, so a trap inside a block is counted
  * exactly.
  */
-import { JUMP_ENTRIES, JUMP_ENTRY_BYTES, STATE_DONE } from "../hartState.js";
+import { JUMP_ENTRIES, JUMP_ENTRY_BYTES, STATE_DONE, STATE_EXIT } from "../hartState.js";
 import { Code, encodeModule, Misc, Op, VOID, Val } from "./wasmWriter.js";
 
 /** run(pc, dataTlb, jumpTable, budget, epoch) -> pc. */
@@ -38,11 +38,11 @@ export type Dispatch = (pc: number, tlb: number, jumps: number, budget: number, 
 export const EPOCHS = 1 << 30;
 
 /**
- * Type index of a region function in every module:
- * (pc f64, data TLB i32, table index of the block i32, budget i32, jump table i32, epoch i32) -> next pc f64.
+ * Type index of a block function in every module:
+ * (pc f64, data TLB i32, instructions done i32, budget i32, jump table i32, epoch i32) -> next pc f64.
  */
-export const REGION_TYPE = 0;
-export const REGION_PARAMS = [Val.F64, Val.I32, Val.I32, Val.I32, Val.I32, Val.I32];
+export const BLOCK_TYPE = 0;
+export const BLOCK_PARAMS = [Val.F64, Val.I32, Val.I32, Val.I32, Val.I32, Val.I32];
 
 /**
  * Emits the jump-cache probe for the pc in local `pc`: sets local `e` to the
@@ -69,15 +69,16 @@ export function dispatchModule(stateBase: number, memoryPages: number, tableSize
   c.op(Op.Loop, VOID);
   emitJumpProbe(c, PC, JUMPS, EPOCH, E);
   c.op(Op.If, VOID).idx(Op.LocalGet, PC).op(Op.Return, Op.End);
-  c.idx(Op.LocalGet, PC).idx(Op.LocalGet, TLB).idx(Op.LocalGet, E).mem(Op.I32Load, 2, 8);
+  c.idx(Op.LocalGet, PC).idx(Op.LocalGet, TLB).i32(0).mem(Op.I32Load, 2, stateBase + STATE_DONE);
   c.idx(Op.LocalGet, BUDGET).idx(Op.LocalGet, JUMPS).idx(Op.LocalGet, EPOCH);
-  c.idx(Op.LocalGet, E).mem(Op.I32Load, 2, 8); // the table index again, for call_indirect itself
-  c.idx(Op.CallIndirect, REGION_TYPE).op(0x00 /* table 0 */).idx(Op.LocalSet, PC);
-  c.i32(0).mem(Op.I32Load, 2, stateBase + STATE_DONE).idx(Op.LocalGet, BUDGET).op(Op.I32LtU, Op.BrIf, 0, Op.End);
+  c.idx(Op.LocalGet, E).mem(Op.I32Load, 2, 8);
+  c.idx(Op.CallIndirect, BLOCK_TYPE).op(0x00 /* table 0 */).idx(Op.LocalSet, PC);
+  c.i32(0).mem(Op.I32Load, 2, stateBase + STATE_DONE).idx(Op.LocalGet, BUDGET).op(Op.I32LtU);
+  c.i32(0).mem(Op.I32Load, 2, stateBase + STATE_EXIT).op(Op.I32Eqz, Op.I32And, Op.BrIf, 0, Op.End);
   c.idx(Op.LocalGet, PC);
   return encodeModule({
     types: [
-      { params: REGION_PARAMS, results: [Val.F64] },
+      { params: BLOCK_PARAMS, results: [Val.F64] },
       { params: [Val.F64, Val.I32, Val.I32, Val.I32, Val.I32], results: [Val.F64] },
     ],
     memoryPages,
