@@ -43,9 +43,10 @@ const JMP_BITS = 14;
 /**
  * Translated blocks a hart keeps at most; past this the whole code cache is
  * dropped and rebuilt from hot code (QEMU's tb_flush policy), which bounds the
- * host memory a guest can make the translator use.
+ * host memory a guest can make the translator use. Debian's boot translates
+ * more than 16 384 blocks, and dropped its cache once mid-boot at that size.
  */
-const MAX_TRANSLATED = 16384;
+const MAX_TRANSLATED = 32768;
 
 /**
  * One RV64GC hart: architectural state, the memory access paths (software
@@ -534,6 +535,7 @@ export class Hart {
     for (const b of slots) {
       if (b === undefined) continue;
       b.valid = false;
+      this.wasm?.setLive(b, false);
       if (b.index >= 0) chained = true;
     }
     if (chained) this.wasm?.forgetJumps();
@@ -592,6 +594,7 @@ export class Hart {
     this.externalWritesSeen = external;
     this.codeGeneration++;
     this.wasm?.forgetJumps();
+    this.wasm?.killLinks();
   }
 
   /** True when `b` still matches the instruction bits in memory; otherwise drops it. */
@@ -606,9 +609,11 @@ export class Hart {
     }
     if (same) {
       b.gen = this.codeGeneration;
+      this.wasm?.setLive(b, true);
       return true;
     }
     b.valid = false;
+    this.wasm?.setLive(b, false);
     if (b.index >= 0) this.wasm?.forgetJumps();
     const page = b.paddr - (b.paddr % 4096);
     const slots = this.blocks.get(page);

@@ -29,6 +29,13 @@ export const STATE_JUMPS = STATE_TLBS + 4 * TLB_SET_BYTES;
 export const JUMP_BITS = 14;
 export const JUMP_ENTRIES = 1 << JUMP_BITS;
 export const JUMP_ENTRY_BYTES = 16;
-export const STATE_BYTES = STATE_JUMPS + 4 * JUMP_ENTRIES * JUMP_ENTRY_BYTES;
+/**
+ * One i32 per function-table index: 1 while that translated block may be
+ * entered by a direct link from a block of its module (wasmBlockCompiler.ts),
+ * 0 once it no longer matches memory or awaits a re-check.
+ */
+export const STATE_LIVE = STATE_JUMPS + 4 * JUMP_ENTRIES * JUMP_ENTRY_BYTES;
+export const LIVE_ENTRIES = 1 << 16;
+export const STATE_BYTES = STATE_LIVE + 4 * LIVE_ENTRIES;
 
 if (STATE_BYTES > VCPU_STATE_BYTES) throw new Error("hart state does not fit the vCPU state area");

@@ -4,9 +4,10 @@
  * then TurboFan when hot), so even lukewarm code runs native code — the JS
  * back end's functions start in V8's bytecode interpreter instead.
  *
- * - Guest registers live in i64 locals for the whole block: loaded from the
- *   hart's state area (hartState.ts) on entry, written back at the end and
- *   before anything that can trap or read them (slow paths, semantic calls).
+ * - Guest registers live in i64 locals for the whole block: those it may read
+ *   before writing are loaded from the hart's state area (hartState.ts) on
+ *   entry; written ones go back at the end and before anything that can trap
+ *   or read them (slow paths, semantic calls).
  *   RV64's integer operations are WebAssembly's i64 ones (shift amounts are
  *   taken modulo 64 by both, Unprivileged ISA §4.2).
  * - Loads and stores inline the software TLB's fast path: the TlbSet of the
@@ -15,11 +16,21 @@
  * - Everything without a template here calls its semantic function from exec/
  *   through the `ex` import, so there is one semantics; the differential test
  *   holds this file to it.
+ * - Monitor instructions that are common and cheap to contain (CSR accesses,
+ *   SFENCE.VMA) run through the `sys` import, which stops the chain when they
+ *   change what translated code relies on (see MONITOR).
  * - Traps stay precise: before a call that can trap, the block passes the
  *   instruction's pc and index, which the import stores in the hart.
+ * - A block ends by tail-calling the next one (wasmDispatch.ts explains why):
+ *   a static successor of its module directly, anything else through the
+ *   module's chain function, which returns the pc to the dispatch loop when
+ *   it cannot find the block in its module.
  *
- * The function takes (pc of the block, byte offset of the data TlbSet) and
- * returns the next pc.
+ * A block's function takes BLOCK_PARAMS (its pc, the byte offset of the data
+ * TlbSet, the instructions done so far, the budget, the jump table and its
+ * epoch) and returns the next pc when the chain leaves its module. Functions
+ * are named after the block's physical address (pa_80201000), so profilers
+ * show where guest time goes.
  */
 import type { Block, Hart } from "../hart.js";
 import { F_SYSTEM, type Exec, type Insn } from "../insn.js";
@@ -27,10 +38,12 @@ import * as I from "../exec/int.js";
 import * as S from "../exec/system.js";
 import { Csr } from "../csr.js";
 import { selectInterrupt } from "../privileged.js";
-import { JUMP_ENTRIES, JUMP_ENTRY_BYTES, STATE_DONE, STATE_EXIT, STATE_HI, STATE_JUMPS, STATE_LO, STATE_SCRATCH } from "../hartState.js";
+import {
+  JUMP_ENTRIES, JUMP_ENTRY_BYTES, LIVE_ENTRIES, STATE_DONE, STATE_EXIT, STATE_HI, STATE_JUMPS, STATE_LIVE, STATE_LO, STATE_SCRATCH,
+} from "../hartState.js";
 import { BLOCK_PARAMS, BLOCK_TYPE, dispatchModule, emitJumpProbe, EPOCHS, type Dispatch } from "./wasmDispatch.js";
 import { TLB_MASK, TLB_ROFF, TLB_RTAG, TLB_WOFF, TLB_WTAG } from "../tlb.js";
-import { Code, encodeModule, Misc, Op, VOID, Val, type FuncType } from "./wasmWriter.js";
+import { Code, encodeModule, Misc, Op, VOID, Val, type FuncSpec, type FuncType } from "./wasmWriter.js";
 
 const TYPES: FuncType[] = [
   { params: BLOCK_PARAMS, results: [Val.F64] }, // BLOCK_TYPE: a block, and the module's chain function
@@ -409,12 +422,32 @@ const EMIT = new Map<Exec, Emit>([
  * what the chain relies on: the privilege regime, the data TLB, the jump
  * cache, or no interrupt being deliverable.
  */
+const BRANCHES = new Set<Exec>([I.beq, I.bne, I.blt, I.bge, I.bltu, I.bgeu]);
 const MONITOR = new Set<Exec>([S.csrrw, S.csrrs, S.csrrc, S.csrrwi, S.csrrsi, S.csrrci, S.sfence_vma]);
 const INSTRET_CSRS = new Set<number>([Csr.cycle, Csr.instret, Csr.mcycle, Csr.minstret]);
 
-/** Registers an instruction may read or write, for the entry loads. */
+/** Registers an instruction may read or write (the locals a block needs). */
 function registersOf(i: Insn): number[] {
   return [i.rs1, i.rs2, i.rd];
+}
+
+/** Emitted instructions whose rd field is not a register they write. */
+const NO_RD = new Set<Exec>([I.sb, I.sh, I.sw, I.sd, I.beq, I.bne, I.blt, I.bge, I.bltu, I.bgeu, S.fence]);
+
+/**
+ * Registers the block must load on entry: all it may read before an emitted
+ * instruction writes them. (A semantic function's rd is loaded too: it may
+ * be an FP register number, and loading is never wrong.)
+ */
+function entryLoads(b: Block): Set<number> {
+  const written = new Set<number>();
+  const load = new Set<number>();
+  for (const ins of b.insns) {
+    const writes = EMIT.has(ins.exec) && !NO_RD.has(ins.exec);
+    for (const r of writes ? [ins.rs1, ins.rs2] : registersOf(ins)) if (!written.has(r)) load.add(r);
+    if (writes) written.add(ins.rd);
+  }
+  return load;
 }
 
 /** mulhu(a, b): high 64 bits of the unsigned 128-bit product (Hacker's Delight 8-2); t and w1 in locals 2 and 3. */
@@ -461,6 +494,7 @@ export class WasmBackend {
   private readonly jumpWords: Int32Array;
   private readonly done: Int32Array;
   private readonly exit: Int32Array;
+  private readonly live: Int32Array;
   private readonly ld: (lo: number, hi: number, size: number, pc: number, k: number) => number;
   private readonly ld64: (lo: number, hi: number, pc: number, k: number) => void;
   private readonly st: (lo: number, hi: number, size: number, vlo: number, vhi: number, pc: number, k: number) => void;
@@ -478,6 +512,7 @@ export class WasmBackend {
     this.memory = memory;
     this.pages = pages;
     const tableSize = capacity + BATCH;
+    if (tableSize > LIVE_ENTRIES) throw new Error("translation cache larger than the live table");
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: tableSize });
     const dispatch = new WebAssembly.Instance(new WebAssembly.Module(dispatchModule(h.stateBase, pages, tableSize)), {
       env: { memory, table: this.table },
@@ -489,6 +524,7 @@ export class WasmBackend {
     this.jumpWords = new Int32Array(buf, jumps, (4 * JUMP_ENTRIES * JUMP_ENTRY_BYTES) / 4);
     this.done = new Int32Array(buf, h.stateBase + STATE_DONE, 1);
     this.exit = new Int32Array(buf, h.stateBase + STATE_EXIT, 1);
+    this.live = new Int32Array(buf, h.stateBase + STATE_LIVE, LIVE_ENTRIES);
     this.jumpTags.fill(NaN);
     const scratch = new Int32Array(h.mem.machine.buffer, h.stateBase + STATE_SCRATCH, 2);
     this.ld = (lo, hi, size, pc, k) => {
@@ -542,7 +578,21 @@ export class WasmBackend {
   clear(): void {
     this.pending = [];
     this.nextIndex = 0;
+    this.live.fill(0);
     this.forgetJumps();
+  }
+
+  /**
+   * Whether translated block `b` may be entered by direct links: not once it
+   * no longer matches memory, nor while it awaits a re-check after FENCE.I.
+   */
+  setLive(b: Block, live: boolean): void {
+    if (b.index >= 0) this.live[b.index] = live ? 1 : 0;
+  }
+
+  /** Makes every translated block wait for its re-check before direct links enter it again. */
+  killLinks(): void {
+    this.live.fill(0);
   }
 
   /** Empties the jump cache: code mappings changed, or a translated block may no longer match memory. */
@@ -577,14 +627,24 @@ export class WasmBackend {
     this.pending = [];
     if (blocks.length === 0) return 0;
     const h = this.h;
-    const funcs = [
+    const funcs: FuncSpec[] = [
       { type: MULHU_TYPE, locals: [Val.I64, Val.I64], code: mulhuBody() },
       { type: BLOCK_TYPE, locals: [Val.I32, Val.I32], code: chainBody(h.stateBase, this.nextIndex, blocks.length) },
     ];
+    const byAddress = new Map<number, number>();
+    blocks.forEach((b, j) => {
+      if (!b.straddles) byAddress.set(b.paddr, j);
+    });
+    const base = this.nextIndex;
     blocks.forEach((b, j) => {
       const g = new Gen(h.stateBase, j);
-      emitBlock(g, b);
-      funcs.push({ type: BLOCK_TYPE, locals: [...FIXED_LOCALS, ...g.used.map(() => Val.I64)], code: g.c });
+      emitBlock(g, b, (delta) => {
+        const pa = b.paddr + delta;
+        const same = !b.straddles && Math.floor(pa / 4096) === Math.floor(b.paddr / 4096);
+        const t = same ? byAddress.get(pa) : undefined;
+        return t === undefined ? undefined : { func: F_BLOCK + t, index: base + t };
+      });
+      funcs.push({ type: BLOCK_TYPE, locals: [...FIXED_LOCALS, ...g.used.map(() => Val.I64)], code: g.c, name: `pa_${b.paddr.toString(16)}` });
     });
     const bytes = encodeModule({
       types: TYPES,
@@ -624,6 +684,7 @@ export class WasmBackend {
     blocks.forEach((b, j) => {
       b.index = this.nextIndex++;
       this.table.set(b.index, instance.exports[String(j)]);
+      this.live[b.index] = 1;
     });
     return blocks.length;
   }
@@ -661,12 +722,27 @@ function chainBody(stateBase: number, base: number, n: number): Code {
   return c;
 }
 
-/** Emits the function of one block: runs it, writes its registers back and tail-calls the chain function with the next pc. */
-function emitBlock(g: Gen, b: Block): void {
+/** A block of the module being compiled: its function index and table index. */
+interface LinkTarget {
+  func: number;
+  index: number;
+}
+
+/**
+ * Emits the function of one block: runs it, writes its registers back and
+ * tail-calls the next block. A static successor (the fall-through or the
+ * target of a branch or JAL) in the same physical page and the same module
+ * is linked directly: `linkTo(offset from the block's pc)` names it. Same
+ * page means same mapping, so the link holds whatever satp says; the
+ * successor's live word (STATE_LIVE) says whether it still matches memory.
+ * Anything else goes through the chain function.
+ */
+function emitBlock(g: Gen, b: Block, linkTo: (delta: number) => LinkTarget | undefined): void {
   const c = g.c;
   const n = b.insns.length;
   for (const ins of b.insns) for (const r of registersOf(ins)) g.use(r);
-  for (const r of g.used) g.load(r);
+  const loads = entryLoads(b);
+  for (const r of g.used) if (loads.has(r)) g.load(r);
   for (let k = 0; k < n; k++) {
     const ins = b.insns[k];
     g.k = k;
@@ -687,6 +763,22 @@ function emitBlock(g: Gen, b: Block): void {
   if (!g.ended) c.idx(Op.LocalGet, P_PC).f64(g.off).op(Op.F64Add);
   c.idx(Op.LocalSet, L_NPC);
   g.spill();
+  const last = b.insns[n - 1];
+  const lastOff = g.off - last.len;
+  const deltas = !g.ended ? [g.off] : BRANCHES.has(last.exec) ? [lastOff + last.imm, g.off] : last.exec === I.jal ? [lastOff + last.imm] : [];
+  for (const delta of deltas) {
+    const t = linkTo(delta);
+    if (t === undefined) continue;
+    // npc == pc + delta && live[t] && done + n < budget
+    c.idx(Op.LocalGet, L_NPC).idx(Op.LocalGet, P_PC).f64(delta).op(Op.F64Add, Op.F64Eq);
+    c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_LIVE + 4 * t.index).op(Op.I32And);
+    c.idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).idx(Op.LocalGet, P_BUDGET).op(Op.I32LtU, Op.I32And);
+    c.op(Op.If, VOID);
+    c.i32(0).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).mem(Op.I32Store, 2, g.stateBase + STATE_DONE);
+    c.idx(Op.LocalGet, L_NPC).idx(Op.LocalGet, P_TLB).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add);
+    c.idx(Op.LocalGet, P_BUDGET).idx(Op.LocalGet, P_JUMPS).idx(Op.LocalGet, P_EPOCH).idx(Op.ReturnCall, t.func);
+    c.op(Op.End);
+  }
   if ((b.insns[0].flags & F_SYSTEM) !== 0) {
     // The monitor instruction asked for the run loop: back to the dispatch loop, which stops too.
     c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_EXIT).op(Op.If, VOID);

@@ -1,31 +1,32 @@
 /**
  * Chaining for the WebAssembly back end: a small WebAssembly loop that runs
- * translated code region after region without coming back to the
- * JavaScript run loop, which costs far more per block than the blocks
- * themselves (a JS-to-WebAssembly call through a megamorphic call site).
+ * translated blocks one after another without coming back to the JavaScript
+ * run loop, which costs far more per block than the blocks themselves (a
+ * JS-to-WebAssembly call through a megamorphic call site).
  *
- * Hot blocks are compiled together into regions (wasmBlockCompiler.ts): one
- * function per batch, which goes from block to block of its own by a
- * br_table and calls here only when the next block lies elsewhere. That
- * matters because a call_indirect costs about 17 ns in Node 20's V8, and
- * three quarters of the block-to-block transfers of a Debian boot stay in
- * their region.
+ * Blocks compiled together in one module (wasmBlockCompiler.ts) pass control
+ * among themselves by tail calls (return_call, about 2 ns), directly to a
+ * static successor or through the module's chain function; they return here
+ * only when the next block lies in another module, because a call_indirect
+ * costs 10-17 ns in Node 20's V8 (and its return_call_indirect far more).
+ * Three quarters of the block-to-block transfers of a Debian boot stay in
+ * their module.
  *
- * Both this loop and the regions find the next block in the hart's
+ * Both this loop and the chain functions find the next block in the hart's
  * translated-code jump cache (hartState.ts: STATE_JUMPS, one table per
  * regime, filled by the run loop; an entry from an older epoch is a miss,
- * so forgetting them all is one increment). The loop calls a region through
- * the hart's function table, whose entry for every block of a region is that
- * region's function. It returns to JavaScript on a miss (untranslated or
- * monitor code, or a block not seen from JavaScript yet), when the
- * instruction budget is used up, or by an exception (a trap). It never needs
- * to check for interrupts: the run loop enters it only with none pending,
- * and only monitor instructions — never translated — or other worlds
- * (through the attention word, seen when the budget ends) can make one
- * pending.
+ * so forgetting them all is one increment). The loop calls a block through
+ * the hart's function table. It returns to JavaScript on a miss
+ * (untranslated code, or a block not seen from JavaScript yet), when the
+ * instruction budget is used up, when a monitor instruction run by
+ * translated code asks for the run loop (STATE_EXIT), or by an exception (a
+ * trap). It never needs to check for interrupts: the run loop enters it only
+ * with none deliverable, and only monitor instructions (which set STATE_EXIT
+ * when they make one deliverable) or other worlds (through the attention
+ * word, seen when the budget ends) can change that.
  *
- * STATE_DONE holds the instructions retired by completed blocks; regions add
- * each block's count when it completes, so a trap inside a block is counted
+ * STATE_DONE holds the instructions retired by completed blocks; blocks add
+ * their count when they complete, so a trap inside a block is counted
  * exactly.
  */
 import { JUMP_ENTRIES, JUMP_ENTRY_BYTES, STATE_DONE, STATE_EXIT } from "../hartState.js";

@@ -231,6 +231,8 @@ export interface FuncSpec {
   /** Declared locals after the parameters, in order. */
   locals: Val[];
   code: Code;
+  /** Shown by profilers and debuggers (the "name" custom section, §7.4). */
+  name?: string;
 }
 
 export interface ModuleSpec {
@@ -333,5 +335,21 @@ export function encodeModule(m: ModuleSpec): Uint8Array {
     code.append(body);
   }
   section(out, 10, code);
+
+  if (m.funcs.some((f) => f.name !== undefined)) {
+    const names = new Bytes();
+    name(names, "name");
+    const map = new Bytes();
+    const named = m.funcs.map((f, i) => [m.imports.length + i, f.name] as const).filter(([, n]) => n !== undefined);
+    uleb(map, named.length);
+    for (const [i, n] of named) {
+      uleb(map, i);
+      name(map, n!);
+    }
+    names.push(1); // function names
+    uleb(names, map.length);
+    names.append(map);
+    section(out, 0, names);
+  }
   return out.view();
 }
