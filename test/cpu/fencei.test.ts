@@ -1,0 +1,47 @@
+// FENCE.I on a single hart (Zifencei): code written by a device or loader
+// (GuestMemory's typed accessors, as DMA does) must be fetched anew after the
+// next FENCE.I, even though FENCE.I skips its re-check of cached code when
+// nothing but the hart itself wrote memory since the last one.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Hart, Priv } from "../../src/cpu/riscv/hart.js";
+import { GuestMemory } from "../../src/memory/guestMemory.js";
+import { Bus } from "../../src/devices/bus.js";
+import { updatePmpRanges } from "../../src/cpu/riscv/pmp.js";
+
+const RAM = 0x8000_0000;
+const ADDI_A0_1 = 0x00150513; // addi a0, a0, 1
+const ADDI_A0_100 = 0x06450513; // addi a0, a0, 100
+const FENCE_I = 0x0000100f;
+const J_MINUS_8 = 0xff9ff06f; // jal x0, -8
+
+function loopingHart(translateAfter: number): { h: Hart; mem: GuestMemory } {
+  const mem = new GuestMemory(RAM, 1 << 20);
+  mem.writeU32(RAM, ADDI_A0_1);
+  mem.writeU32(RAM + 4, FENCE_I);
+  mem.writeU32(RAM + 8, J_MINUS_8);
+  const h = new Hart(0, mem, new Bus());
+  h.priv = Priv.M;
+  h.pmpaddr[0] = (1n << 54n) - 1n;
+  h.pmpcfg[0] = 0x1f;
+  updatePmpRanges(h);
+  h.updateRegimes();
+  h.translateAfter = translateAfter;
+  h.translateBatch = 1;
+  h.pc = RAM;
+  return { h, mem };
+}
+
+for (const [engine, translateAfter] of [["interpreter", 0], ["translator", 1]] as const) {
+  test(`a DMA write to code is seen after the next FENCE.I (${engine})`, () => {
+    const { h, mem } = loopingHart(translateAfter);
+    h.run(300); // 100 turns of the loop: every block hot and translated
+    const before = h.getX(10);
+    assert.ok(before >= 99n, `a0 = ${before}`);
+    // A device in another world (its own view of the same RAM) rewrites the loop's first instruction.
+    new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM, ADDI_A0_100);
+    h.run(30); // 10 more turns: at most the first still runs the old instruction
+    const delta = h.getX(10) - before;
+    assert.ok(delta >= 9n * 100n, `a0 grew by ${delta}: the patched instruction did not run`);
+  });
+}
