@@ -40,6 +40,28 @@ TEST_BEGIN
   andi a0, a0, 1 << 3
   CHECK(3, a0, 0)
 
+  # --- MSI raised while MIE = 0 in a loop that has run before, so that under
+  #     the translator the enable runs in chained code: it is still taken
+  #     before the instruction after the enable
+  li s2, 0
+  li s4, 0
+4:
+  li t0, 10
+  bne s4, t0, 5f
+  li t0, 1
+  sw t0, 0(s1)                 # turn 10: MSI pending while MIE = 0
+5:
+  csrsi mstatus, 8
+  mv s6, s2                    # IRQ(3) here on turn 10: taken before this instruction
+  csrci mstatus, 8
+  li t0, 10
+  beq s4, t0, 6f
+  addi s4, s4, 1
+  j 4b
+6:
+  li a1, IRQ(3)
+  CHECK_REG(4, s6, a1)
+
   # --- priority: MSI, MTI and SSI all pending are taken in the order MSI, MTI, SSI
   la s11, log
   li t0, 1
