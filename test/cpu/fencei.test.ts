@@ -45,3 +45,26 @@ for (const [engine, translateAfter] of [["interpreter", 0], ["translator", 1]] a
     assert.ok(delta >= 9n * 100n, `a0 grew by ${delta}: the patched instruction did not run`);
   });
 }
+
+test("a DMA write to a directly linked block is seen after the next FENCE.I (translator, one module)", () => {
+  const mem = new GuestMemory(RAM, 1 << 20);
+  // A: addi s4, s4, 1; j B   B: addi a0, a0, 1   F: fence.i   J: j A
+  const program = [0x001a0a13, 0x00c0006f, 0x00000013, 0x00000013, ADDI_A0_1, FENCE_I, 0xfe9ff06f];
+  program.forEach((w, k) => mem.writeU32(RAM + 4 * k, w));
+  const h = new Hart(0, mem, new Bus());
+  h.priv = Priv.M;
+  h.pmpaddr[0] = (1n << 54n) - 1n;
+  h.pmpcfg[0] = 0x1f;
+  updatePmpRanges(h);
+  h.updateRegimes();
+  h.translateAfter = 1;
+  h.pc = RAM;
+  h.run(40);
+  h.finishTranslations(); // A, B and J in one module: A reaches B by a direct link
+  h.run(200);
+  const before = h.getX(10);
+  new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM + 16, ADDI_A0_100);
+  h.run(50); // 10 turns
+  const delta = h.getX(10) - before;
+  assert.ok(delta >= 9n * 100n, `a0 grew by ${delta}: the linked block ran its old code`);
+});
