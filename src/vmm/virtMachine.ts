@@ -56,11 +56,11 @@ export interface VirtConfig {
 export type Engine = "jit" | "interp";
 /**
  * Runs of a block before the translator compiles it: cold code is not worth
- * compiling. 16 rather than 50 cut the blocks Debian's boot interprets from
- * 3.4 M to 2.4 M (compiling costs about 15 µs a block, interpreting one run
- * about 1 µs).
+ * compiling. 16 cut the blocks Debian's boot interprets from 3.4 M to 2.4 M
+ * but made the default guest's boot slower (11.9 s against 10.6 s, three
+ * runs each): on two cores V8's compile threads compete with the vCPU.
  */
-export const HOT_BLOCK_RUNS = 16;
+export const HOT_BLOCK_RUNS = 50;
 
 /** The NIC's MAC address, QEMU's default. */
 const GUEST_MAC = Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);
