@@ -4,10 +4,9 @@
 // nothing but the hart itself wrote memory since the last one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Hart, Priv } from "../../src/cpu/riscv/hart.js";
+import type { Hart } from "../../src/cpu/riscv/hart.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
-import { Bus } from "../../src/devices/bus.js";
-import { updatePmpRanges } from "../../src/cpu/riscv/pmp.js";
+import { machineModeHart } from "../support/hart.js";
 
 const RAM = 0x8000_0000;
 const ADDI_A0_1 = 0x00150513; // addi a0, a0, 1
@@ -20,12 +19,7 @@ function loopingHart(translateAfter: number): { h: Hart; mem: GuestMemory } {
   mem.writeU32(RAM, ADDI_A0_1);
   mem.writeU32(RAM + 4, FENCE_I);
   mem.writeU32(RAM + 8, J_MINUS_8);
-  const h = new Hart(0, mem, new Bus());
-  h.priv = Priv.M;
-  h.pmpaddr[0] = (1n << 54n) - 1n;
-  h.pmpcfg[0] = 0x1f;
-  updatePmpRanges(h);
-  h.updateRegimes();
+  const h = machineModeHart(mem);
   h.translateAfter = translateAfter;
   h.translateBatch = 1;
   h.pc = RAM;
@@ -51,12 +45,7 @@ test("a DMA write to a directly linked block is seen after the next FENCE.I (tra
   // A: addi s4, s4, 1; j B   B: addi a0, a0, 1   F: fence.i   J: j A
   const program = [0x001a0a13, 0x00c0006f, 0x00000013, 0x00000013, ADDI_A0_1, FENCE_I, 0xfe9ff06f];
   program.forEach((w, k) => mem.writeU32(RAM + 4 * k, w));
-  const h = new Hart(0, mem, new Bus());
-  h.priv = Priv.M;
-  h.pmpaddr[0] = (1n << 54n) - 1n;
-  h.pmpcfg[0] = 0x1f;
-  updatePmpRanges(h);
-  h.updateRegimes();
+  const h = machineModeHart(mem);
   h.translateAfter = 1;
   h.pc = RAM;
   h.run(40);

@@ -2,22 +2,15 @@
 // (guests of more than 2 GiB): a cached page offset must not turn negative.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Hart, Priv } from "../../src/cpu/riscv/hart.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
-import { Bus } from "../../src/devices/bus.js";
-import { updatePmpRanges } from "../../src/cpu/riscv/pmp.js";
+import { machineModeHart } from "../support/hart.js";
 
 const RAM = 0x8000_0000;
 const SIZE = 2.5 * 2 ** 30;
 
 test("loads and stores reach RAM above 2 GiB of machine memory through the TLB fast path", () => {
   const mem = new GuestMemory(RAM, SIZE);
-  const h = new Hart(0, mem, new Bus());
-  h.priv = Priv.M;
-  h.pmpaddr[0] = (1n << 54n) - 1n;
-  h.pmpcfg[0] = 0x1f;
-  updatePmpRanges(h);
-  h.updateRegimes();
+  const h = machineModeHart(mem);
   const pa = RAM + SIZE - 4096 + 5; // physical 0x11ffff005, machine offset ~2.5 GiB
   const lo = pa % 2 ** 32 | 0;
   const hi = Math.floor(pa / 2 ** 32);
