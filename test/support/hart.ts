@@ -7,18 +7,13 @@ import type { GuestMemory } from "../../src/memory/guestMemory.js";
 import { Bus } from "../../src/devices/bus.js";
 import { updatePmpRanges } from "../../src/cpu/riscv/pmp.js";
 
-/** Puts `h` in M-mode with all of memory readable, writable and executable through PMP entry 0 (NAPOT, everything). */
-export function openMachineMode(h: Hart): void {
+/** A hart on `mem` with no devices, in M-mode, PMP entry 0 (NAPOT) granting everything. */
+export function machineModeHart(mem: GuestMemory): Hart {
+  const h = new Hart(0, mem, new Bus());
   h.priv = Priv.M;
   h.pmpaddr[0] = (1n << 54n) - 1n;
   h.pmpcfg[0] = 0x1f;
   updatePmpRanges(h);
   h.updateRegimes();
-}
-
-/** A hart on `mem` with no devices, set up by openMachineMode. */
-export function machineModeHart(mem: GuestMemory): Hart {
-  const h = new Hart(0, mem, new Bus());
-  openMachineMode(h);
   return h;
 }
