@@ -743,6 +743,11 @@ function emitBlock(g: Gen, b: Block, linkTo: (delta: number) => LinkTarget | und
   for (const ins of b.insns) for (const r of registersOf(ins)) g.use(r);
   const loads = entryLoads(b);
   for (const r of g.used) if (loads.has(r)) g.load(r);
+  const last = b.insns[n - 1];
+  const lastOff = b.insns.reduce((o, ins) => o + ins.len, 0) - last.len;
+  // A loop of one block (memset, memcpy, multi-precision arithmetic) loops inside its function.
+  const selfLoop = (BRANCHES.has(last.exec) || last.exec === I.jal) && lastOff + last.imm === 0;
+  if (selfLoop) c.op(Op.Loop, VOID);
   for (let k = 0; k < n; k++) {
     const ins = b.insns[k];
     g.k = k;
@@ -763,10 +768,17 @@ function emitBlock(g: Gen, b: Block, linkTo: (delta: number) => LinkTarget | und
   if (!g.ended) c.idx(Op.LocalGet, P_PC).f64(g.off).op(Op.F64Add);
   c.idx(Op.LocalSet, L_NPC);
   g.spill();
-  const last = b.insns[n - 1];
-  const lastOff = g.off - last.len;
+  if (selfLoop) {
+    // Again while the budget lasts: the registers stay in locals (memory is current, as at every block end).
+    c.idx(Op.LocalGet, L_NPC).idx(Op.LocalGet, P_PC).op(Op.F64Eq);
+    c.idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).idx(Op.LocalGet, P_BUDGET).op(Op.I32LtU, Op.I32And);
+    c.op(Op.If, VOID);
+    c.i32(0).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).idx(Op.LocalTee, P_DONE).mem(Op.I32Store, 2, g.stateBase + STATE_DONE);
+    c.idx(Op.Br, 1).op(Op.End, Op.End);
+  }
   const deltas = !g.ended ? [g.off] : BRANCHES.has(last.exec) ? [lastOff + last.imm, g.off] : last.exec === I.jal ? [lastOff + last.imm] : [];
   for (const delta of deltas) {
+    if (selfLoop && delta === 0) continue;
     const t = linkTo(delta);
     if (t === undefined) continue;
     // npc == pc + delta && live[t] && done + n < budget
