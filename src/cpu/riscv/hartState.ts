@@ -22,8 +22,7 @@ export const STATE_TLBS = 512;
 /**
  * The translated-code jump cache, one table per Regime: JUMP_ENTRIES entries
  * of JUMP_ENTRY_BYTES — pc (f64, NaN when empty), function-table index (i32),
- * and (epoch << 8 | instruction count) (i32): an entry counts only in its
- * epoch (wasmDispatch.ts).
+ * and epoch (i32): an entry counts only in its epoch (wasmDispatch.ts).
  */
 export const STATE_JUMPS = STATE_TLBS + 4 * TLB_SET_BYTES;
 export const JUMP_BITS = 14;

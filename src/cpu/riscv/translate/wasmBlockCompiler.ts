@@ -33,7 +33,7 @@
  * show where guest time goes.
  */
 import type { Block, Hart } from "../hart.js";
-import { F_SYSTEM, type Exec, type Insn } from "../insn.js";
+import { F_ENDS_BLOCK, F_SYSTEM, type Exec, type Insn } from "../insn.js";
 import * as I from "../exec/int.js";
 import * as S from "../exec/system.js";
 import { Csr } from "../csr.js";
@@ -413,6 +413,8 @@ const EMIT = new Map<Exec, Emit>([
   [S.fence, () => undefined], // plain loads and stores of one thread are already ordered; AMOs use Atomics
 ]);
 
+const BRANCHES = new Set<Exec>([I.beq, I.bne, I.blt, I.bge, I.bltu, I.bgeu]);
+
 /**
  * Monitor instructions that translated code runs itself, through the `sys`
  * import (each is a block of its own): CSR accesses, the commonest by far
@@ -422,7 +424,6 @@ const EMIT = new Map<Exec, Emit>([
  * what the chain relies on: the privilege regime, the data TLB, the jump
  * cache, or no interrupt being deliverable.
  */
-const BRANCHES = new Set<Exec>([I.beq, I.bne, I.blt, I.bge, I.bltu, I.bgeu]);
 const MONITOR = new Set<Exec>([S.csrrw, S.csrrs, S.csrrc, S.csrrwi, S.csrrsi, S.csrrci, S.sfence_vma]);
 const INSTRET_CSRS = new Set<number>([Csr.cycle, Csr.instret, Csr.mcycle, Csr.minstret]);
 
@@ -432,7 +433,7 @@ function registersOf(i: Insn): number[] {
 }
 
 /** Emitted instructions whose rd field is not a register they write. */
-const NO_RD = new Set<Exec>([I.sb, I.sh, I.sw, I.sd, I.beq, I.bne, I.blt, I.bge, I.bltu, I.bgeu, S.fence]);
+const NO_RD = new Set<Exec>([I.sb, I.sh, I.sw, I.sd, ...BRANCHES, S.fence]);
 
 /**
  * Registers the block must load on entry: all it may read before an emitted
@@ -578,7 +579,7 @@ export class WasmBackend {
   clear(): void {
     this.pending = [];
     this.nextIndex = 0;
-    this.live.fill(0);
+    this.killLinks();
     this.forgetJumps();
   }
 
@@ -621,7 +622,7 @@ export class WasmBackend {
     return this.done[0];
   }
 
-  /** Compiles every pending block that is still valid into one region; gives them their table indices. */
+  /** Compiles every pending block that is still valid into one module; gives them their table indices. */
   flush(): number {
     const blocks = this.pending.filter((b) => b.valid);
     this.pending = [];
@@ -668,15 +669,11 @@ export class WasmBackend {
       return h.npc;
     };
     const sys = (j: number, k: number, pc: number): number => {
-      const ins = blocks[j].insns[k];
-      h.pc = pc;
-      h.icount = k;
-      h.npc = pc + ins.len;
       const { iregime, dtlb } = h;
       const epoch = this.epoch;
-      ins.exec(h, ins);
+      const npc = ex(j, k, pc);
       if (h.iregime !== iregime || h.dtlb !== dtlb || this.epoch !== epoch || selectInterrupt(h) >= 0) this.exit[0] = 1;
-      return h.npc;
+      return npc;
     };
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
       env: { memory: this.memory, ld: this.ld, ld64: this.ld64, st: this.st, ex, sys },
@@ -722,6 +719,22 @@ function chainBody(stateBase: number, base: number, n: number): Code {
   return c;
 }
 
+/**
+ * Offsets from the block's pc of the successors known before it runs: the
+ * targets of a final branch or JAL, or the fall-through after a last
+ * instruction that does not end the block; none after JALR, a monitor
+ * instruction or a semantic function's call (which returns the next pc).
+ */
+function staticSuccessors(b: Block): number[] {
+  const last = b.insns[b.insns.length - 1];
+  const end = b.insns.reduce((o, ins) => o + ins.len, 0);
+  const lastOff = end - last.len;
+  if (BRANCHES.has(last.exec)) return [lastOff + last.imm, end];
+  if (last.exec === I.jal) return [lastOff + last.imm];
+  if (!EMIT.has(last.exec) || (last.flags & F_ENDS_BLOCK) !== 0) return [];
+  return [end];
+}
+
 /** A block of the module being compiled: its function index and table index. */
 interface LinkTarget {
   func: number;
@@ -743,10 +756,9 @@ function emitBlock(g: Gen, b: Block, linkTo: (delta: number) => LinkTarget | und
   for (const ins of b.insns) for (const r of registersOf(ins)) g.use(r);
   const loads = entryLoads(b);
   for (const r of g.used) if (loads.has(r)) g.load(r);
-  const last = b.insns[n - 1];
-  const lastOff = b.insns.reduce((o, ins) => o + ins.len, 0) - last.len;
+  const successors = staticSuccessors(b);
   // A loop of one block (memset, memcpy, multi-precision arithmetic) loops inside its function.
-  const selfLoop = (BRANCHES.has(last.exec) || last.exec === I.jal) && lastOff + last.imm === 0;
+  const selfLoop = successors.includes(0);
   if (selfLoop) c.op(Op.Loop, VOID);
   for (let k = 0; k < n; k++) {
     const ins = b.insns[k];
@@ -776,9 +788,8 @@ function emitBlock(g: Gen, b: Block, linkTo: (delta: number) => LinkTarget | und
     c.i32(0).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).idx(Op.LocalTee, P_DONE).mem(Op.I32Store, 2, g.stateBase + STATE_DONE);
     c.idx(Op.Br, 1).op(Op.End, Op.End);
   }
-  const deltas = !g.ended ? [g.off] : BRANCHES.has(last.exec) ? [lastOff + last.imm, g.off] : last.exec === I.jal ? [lastOff + last.imm] : [];
-  for (const delta of deltas) {
-    if (selfLoop && delta === 0) continue;
+  for (const delta of successors) {
+    if (delta === 0) continue;
     const t = linkTo(delta);
     if (t === undefined) continue;
     // npc == pc + delta && live[t] && done + n < budget
