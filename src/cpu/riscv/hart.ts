@@ -106,7 +106,7 @@ export class Hart {
   instret = 0;
   cycleOffset = 0;
   instretOffset = 0;
-  /** LR/SC reservation: physical address, or -1, and the value LR read there. */
+  /** LR/SC reservation: machine int32 index of the reserved word, or -1, and the value LR read there. */
   reservation = -1;
   reservationValue = 0n;
   /** Set by WFI when nothing is pending; the run loop returns so the platform can sleep. */
@@ -165,7 +165,8 @@ export class Hart {
    * its epoch is `jumpEpoch`, so forgetting every entry (satp writes, global
    * SFENCE.VMA) costs one increment.
    */
-  private readonly jmpCache: (Block | undefined)[][] = [[], [], [], []];
+  // Preallocated: an empty array written at a large index turns into a slow dictionary.
+  private readonly jmpCache: (Block | undefined)[][] = [0, 1, 2, 3].map(() => new Array<Block | undefined>(1 << JMP_BITS).fill(undefined));
   private readonly jmpPc: Float64Array[] = [0, 1, 2, 3].map(() => new Float64Array(1 << JMP_BITS).fill(NaN));
   private readonly jmpEpoch: Int32Array[] = [0, 1, 2, 3].map(() => new Int32Array(1 << JMP_BITS));
   private jumpEpoch = 0;
@@ -479,7 +480,7 @@ export class Hart {
     const page = pa - (pa % 4096);
     let slots = this.blocks.get(page);
     if (slots === undefined) {
-      slots = [];
+      slots = new Array<Block | undefined>(2048); // preallocated: see jmpCache
       this.blocks.set(page, slots);
       this.mem.markCode(page);
       for (const t of this.tlbs) t.flushWritesTo(this.mem.machinePageOffset(page));
@@ -630,7 +631,7 @@ export class Hart {
     this.blocks.clear();
     this.translated = 0;
     this.wasm?.clear();
-    for (let i = 0; i < 4; i++) this.jmpCache[i].length = 0; // let the dropped blocks go
+    for (let i = 0; i < 4; i++) this.jmpCache[i].fill(undefined); // let the dropped blocks go
     this.flushJumpCache();
   }
 

@@ -15,6 +15,8 @@ const PTE_A = 64;
 const PTE_D = 128;
 
 const SATP_SV39 = 8;
+/** Pages covered by a leaf at each level: 512^level (a table, not `**`, which V8 leaves to Math.pow). */
+const LEAF_PAGES = [1, 512, 512 * 512, 512 * 512 * 512];
 const TWO32 = 4294967296;
 
 function pageFault(h: Hart, access: Access, lo: number, hi: number): never {
@@ -53,8 +55,9 @@ export function translate(h: Hart, lo: number, hi: number, access: Access, priv:
       const pageOff = mem.machinePageOffset(pteAddr - (pteAddr % 4096));
       if (pageOff < 0 || !pmpAllows(h, pteAddr, 8, Access.Read, Priv.S)) accessFault(h, access, lo, hi);
       const idx = (pageOff + (pteAddr % 4096)) >>> 2;
-      const pteLo = Atomics.load(i32, idx);
-      const pteHi = Atomics.load(i32, idx + 1);
+      // Plain reads: aligned 32-bit halves are never torn, and the A/D update below is a compare-and-swap.
+      const pteLo = i32[idx];
+      const pteHi = i32[idx + 1];
       if ((pteLo & PTE_V) === 0 || (pteLo & (PTE_R | PTE_W)) === PTE_W || pteHi >>> 22 !== 0) pageFault(h, access, lo, hi);
       const ppn = (pteHi & 0x3fffff) * 4194304 + (pteLo >>> 10);
       if ((pteLo & (PTE_R | PTE_X)) === 0) {
@@ -75,8 +78,7 @@ export function translate(h: Hart, lo: number, hi: number, access: Access, priv:
       } else if ((pteLo & PTE_W) === 0) {
         pageFault(h, access, lo, hi);
       }
-      const span = 2 ** (9 * level); // pages covered by this leaf
-      if (ppn % span !== 0) pageFault(h, access, lo, hi); // misaligned superpage
+      if (ppn % LEAF_PAGES[level] !== 0) pageFault(h, access, lo, hi); // misaligned superpage
       // A/D: set in hardware with an atomic compare-and-swap (Svadu-style behaviour).
       const want = pteLo | PTE_A | (access === Access.Write ? PTE_D : 0);
       if (want !== pteLo) {

@@ -9,20 +9,38 @@ import type { Hart } from "../hart.js";
 import type { Insn } from "../insn.js";
 import { Access, Cause } from "../trap.js";
 import { r } from "../i64.js";
+import { TLB_MASK, vpnTag } from "../tlb.js";
 
 type E = (h: Hart, i: Insn) => void;
 
-/** Checks alignment, translates for `access`, returns the machine index (int32 units) of the word. */
+/**
+ * Checks alignment, translates for `access` (the data TLB first), and returns
+ * the machine index (int32 units) of the word. Leaves in r[0] the physical
+ * address to note the write at, or -1 when a write-TLB hit says the page
+ * needs no note (tlb.ts fills write entries only for such pages).
+ */
 function amoTarget(h: Hart, i: Insn, size: number, access: Access): number {
   const lo = h.lo[i.rs1];
   const hi = h.hi[i.rs1];
   if ((lo & (size - 1)) !== 0) h.raise(access === Access.Read ? Cause.LoadMisaligned : Cause.StoreMisaligned, lo, hi);
+  const t = h.dtlb;
+  const idx = (lo >>> 12) & TLB_MASK;
+  const tag = vpnTag(lo, hi);
+  if (access === Access.Write ? t.wTag[idx] === tag : t.rTag[idx] === tag) {
+    r[0] = -1;
+    return ((access === Access.Write ? t.wOff[idx] : t.rOff[idx]) + (lo & 4095)) >>> 2;
+  }
   const pa = h.translateData(lo, hi, access, size);
   const off = h.mem.machinePageOffset(pa - (pa % 4096));
   // AMOs and LR/SC are supported on RAM only (device regions lack the atomic PMA).
   if (off < 0) h.raise(access === Access.Read ? Cause.LoadAccessFault : Cause.StoreAccessFault, lo, hi);
   r[0] = pa;
   return (off + (pa % 4096)) >>> 2;
+}
+
+/** Notes an AMO's write for code and dirty tracking unless its page needs none (r[0] = -1). */
+function noteWrite(h: Hart, size: number): void {
+  if (r[0] >= 0) h.mem.noteWrite(r[0], size);
 }
 
 let i64view: BigInt64Array | undefined;
@@ -43,7 +61,7 @@ function rs2Big(h: Hart, i: Insn): bigint {
 export const lr_w: E = (h, i) => {
   const w = amoTarget(h, i, 4, Access.Read);
   const v = Atomics.load(h.i32, w);
-  h.reservation = r[0];
+  h.reservation = w;
   h.reservationValue = BigInt(v);
   h.lo[i.rd] = v;
   h.hi[i.rd] = v >> 31;
@@ -52,29 +70,29 @@ export const lr_w: E = (h, i) => {
 export const lr_d: E = (h, i) => {
   const w = amoTarget(h, i, 8, Access.Read);
   const v = Atomics.load(big64(h), w >>> 1);
-  h.reservation = r[0];
+  h.reservation = w;
   h.reservationValue = v;
   setBig(h, i.rd, v);
 };
 
 export const sc_w: E = (h, i) => {
   const w = amoTarget(h, i, 4, Access.Write);
-  const held = h.reservation === r[0];
+  const held = h.reservation === w;
   h.reservation = -1;
   const expect = Number(h.reservationValue);
   const ok = held && Atomics.compareExchange(h.i32, w, expect, h.lo[i.rs2]) === expect;
-  if (ok) h.mem.noteWrite(r[0], 4);
+  if (ok) noteWrite(h, 4);
   h.lo[i.rd] = ok ? 0 : 1;
   h.hi[i.rd] = 0;
 };
 
 export const sc_d: E = (h, i) => {
   const w = amoTarget(h, i, 8, Access.Write);
-  const held = h.reservation === r[0];
+  const held = h.reservation === w;
   h.reservation = -1;
   const expect = h.reservationValue;
   const ok = held && Atomics.compareExchange(big64(h), w >>> 1, expect, rs2Big(h, i)) === expect;
-  if (ok) h.mem.noteWrite(r[0], 8);
+  if (ok) noteWrite(h, 8);
   h.lo[i.rd] = ok ? 0 : 1;
   h.hi[i.rd] = 0;
 };
@@ -89,7 +107,7 @@ function amo32(op: Op32): E {
     let old: number;
     do old = Atomics.load(h.i32, w);
     while (Atomics.compareExchange(h.i32, w, old, op(old, v)) !== old);
-    h.mem.noteWrite(r[0], 4);
+    noteWrite(h, 4);
     h.lo[i.rd] = old;
     h.hi[i.rd] = old >> 31;
   };
@@ -103,7 +121,7 @@ function amo64(op: Op64): E {
     let old: bigint;
     do old = Atomics.load(a, w);
     while (Atomics.compareExchange(a, w, old, BigInt.asIntN(64, op(old, v))) !== old);
-    h.mem.noteWrite(r[0], 8);
+    noteWrite(h, 8);
     setBig(h, i.rd, old);
   };
 }

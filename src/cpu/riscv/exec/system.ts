@@ -14,6 +14,7 @@ import { mret as doMret, sret as doSret } from "../privileged.js";
 import { flushPage, flushTranslations } from "../mmu.js";
 import { fromBig, r, toBig } from "../i64.js";
 import { CACHE_BLOCK_BYTES } from "../isa.js";
+import { TLB_MASK, vpnTag } from "../tlb.js";
 
 type E = (h: Hart, i: Insn) => void;
 
@@ -145,6 +146,13 @@ export const cbo_zero: E = (h, i) => {
   blockAddr(h, i);
   const lo = r[0];
   const hi = r[1];
+  const t = h.dtlb;
+  const idx = (lo >>> 12) & TLB_MASK;
+  if (t.wTag[idx] === vpnTag(lo, hi)) {
+    const o = (t.wOff[idx] + (lo & 4095)) >>> 2;
+    h.i32.fill(0, o, o + CBLOCK / 4);
+    return;
+  }
   h.translateData(lo, hi, Access.Write, CBLOCK); // fault before writing anything
   for (let k = 0; k < CBLOCK; k += 8) h.store64((lo + k) | 0, hi, 0, 0);
 };
