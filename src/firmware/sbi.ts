@@ -89,7 +89,7 @@ const A0 = 10;
 const A1 = 11;
 
 function arg(h: Hart, n: number): bigint {
-  return BigInt.asUintN(64, (BigInt(h.hi[A0 + n]) << 32n) | BigInt(h.lo[A0 + n] >>> 0));
+  return BigInt.asUintN(64, (BigInt(h.hi[2 * (A0 + n)]) << 32n) | BigInt(h.lo[2 * (A0 + n)] >>> 0));
 }
 
 function ret(h: Hart, error: number, value: bigint | number = 0n): void {

@@ -4,7 +4,7 @@ import { Insn, F_ENDS_BLOCK, F_SYSTEM } from "./insn.js";
 import { decode } from "./decode.js";
 import { Access, Cause, TRAP } from "./trap.js";
 import { Regime, TlbSet, TLB_MASK, TLB_SET_BYTES, vpnTag } from "./tlb.js";
-import { STATE_HI, STATE_LO, STATE_TLBS } from "./hartState.js";
+import { STATE_TLBS, STATE_X } from "./hartState.js";
 import { translate, flushTranslations } from "./mmu.js";
 import { pmpAllows } from "./pmp.js";
 import { takeTrap, takePendingInterrupt } from "./privileged.js";
@@ -53,12 +53,16 @@ const MAX_TRANSLATED = 32768;
  * TLB fast path, slow path with translation, PMP, MMIO and misaligned
  * accesses) and the interpreter's run loop over cached decoded blocks.
  *
- * Integer registers are held as two int32 halves (`lo`, `hi`) so that the
- * address path never touches BigInt (../shared/design.md, "The vCPU").
- * Index 32 is a sink that absorbs writes to x0.
+ * Integer registers are held as two int32 halves so that the address path
+ * never touches BigInt (../shared/design.md, "The vCPU"): x[r] is
+ * (`hi[2 * r]`, `lo[2 * r]`), views with stride 2 over the 64-bit words of
+ * the state area that translated code uses whole (hartState.ts).
+ * Register 32 is a sink that absorbs writes to x0.
  */
 export class Hart {
+  /** Low int32 halves of the registers, at even indices (2 * r). */
   readonly lo: Int32Array;
+  /** High int32 halves of the registers, at even indices (2 * r). */
   readonly hi: Int32Array;
   /** pc of the executing instruction, an exact signed 64-bit value as a double. */
   pc = 0;
@@ -204,8 +208,8 @@ export class Hart {
     const base = mem.vcpuState(hartId);
     const buf = mem.machine.buffer;
     this.stateBase = base;
-    this.lo = new Int32Array(buf, base + STATE_LO, 33).fill(0);
-    this.hi = new Int32Array(buf, base + STATE_HI, 33).fill(0);
+    this.lo = new Int32Array(buf, base + STATE_X, 2 * 33).fill(0);
+    this.hi = new Int32Array(buf, base + STATE_X + 4, 2 * 33 - 1);
     this.tlbs = [0, 1, 2, 3].map((k) => new TlbSet(buf, base + STATE_TLBS + k * TLB_SET_BYTES));
     const fbuf = new ArrayBuffer(256);
     this.f = new Float64Array(fbuf);
@@ -219,13 +223,13 @@ export class Hart {
 
   /** x[r] as an unsigned 64-bit BigInt (tests, debugging, CSR instructions). */
   getX(r: number): bigint {
-    return BigInt.asUintN(64, (BigInt(this.hi[r]) << 32n) | BigInt(this.lo[r] >>> 0));
+    return BigInt.asUintN(64, (BigInt(this.hi[2 * r]) << 32n) | BigInt(this.lo[2 * r] >>> 0));
   }
 
   setX(r: number, v: bigint): void {
     if (r === 0) return;
-    this.lo[r] = Number(BigInt.asIntN(32, v));
-    this.hi[r] = Number(BigInt.asIntN(32, v >> 32n));
+    this.lo[2 * r] = Number(BigInt.asIntN(32, v));
+    this.hi[2 * r] = Number(BigInt.asIntN(32, v >> 32n));
   }
 
   // ---------------------------------------------------------------- traps

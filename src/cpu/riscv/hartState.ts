@@ -7,10 +7,12 @@
 import { TLB_SET_BYTES } from "./tlb.js";
 import { VCPU_STATE_BYTES } from "../../memory/guestMemory.js";
 
-/** x0..x31 and the x0 write sink (index 32): low int32 halves. */
-export const STATE_LO = 0;
-/** The same registers' high int32 halves. */
-export const STATE_HI = 33 * 4;
+/**
+ * x0..x31 and the x0 write sink (index 32), one little-endian 64-bit word
+ * each: translated code loads and stores a register with one i64 access,
+ * JavaScript reads its int32 halves (Hart.lo/hi, stride 2).
+ */
+export const STATE_X = 0;
 /** 8 bytes where a slow-path 64-bit load leaves its result for translated code. */
 export const STATE_SCRATCH = 272;
 /** i32: instructions retired by the chained blocks of the current dispatch (wasmDispatch.ts). */

@@ -20,8 +20,8 @@ type E = (h: Hart, i: Insn) => void;
  * needs no note (tlb.ts fills write entries only for such pages).
  */
 function amoTarget(h: Hart, i: Insn, size: number, access: Access): number {
-  const lo = h.lo[i.rs1];
-  const hi = h.hi[i.rs1];
+  const lo = h.lo[2 * i.rs1];
+  const hi = h.hi[2 * i.rs1];
   if ((lo & (size - 1)) !== 0) h.raise(access === Access.Read ? Cause.LoadMisaligned : Cause.StoreMisaligned, lo, hi);
   const t = h.dtlb;
   const idx = (lo >>> 12) & TLB_MASK;
@@ -50,12 +50,12 @@ function big64(h: Hart): BigInt64Array {
 }
 
 function setBig(h: Hart, rd: number, v: bigint): void {
-  h.lo[rd] = Number(BigInt.asIntN(32, v));
-  h.hi[rd] = Number(BigInt.asIntN(32, v >> 32n));
+  h.lo[2 * rd] = Number(BigInt.asIntN(32, v));
+  h.hi[2 * rd] = Number(BigInt.asIntN(32, v >> 32n));
 }
 
 function rs2Big(h: Hart, i: Insn): bigint {
-  return BigInt.asIntN(64, (BigInt(h.hi[i.rs2]) << 32n) | BigInt(h.lo[i.rs2] >>> 0));
+  return BigInt.asIntN(64, (BigInt(h.hi[2 * i.rs2]) << 32n) | BigInt(h.lo[2 * i.rs2] >>> 0));
 }
 
 export const lr_w: E = (h, i) => {
@@ -63,8 +63,8 @@ export const lr_w: E = (h, i) => {
   const v = Atomics.load(h.i32, w);
   h.reservation = w;
   h.reservationValue = BigInt(v);
-  h.lo[i.rd] = v;
-  h.hi[i.rd] = v >> 31;
+  h.lo[2 * i.rd] = v;
+  h.hi[2 * i.rd] = v >> 31;
 };
 
 export const lr_d: E = (h, i) => {
@@ -80,10 +80,10 @@ export const sc_w: E = (h, i) => {
   const held = h.reservation === w;
   h.reservation = -1;
   const expect = Number(h.reservationValue);
-  const ok = held && Atomics.compareExchange(h.i32, w, expect, h.lo[i.rs2]) === expect;
+  const ok = held && Atomics.compareExchange(h.i32, w, expect, h.lo[2 * i.rs2]) === expect;
   if (ok) noteWrite(h, 4);
-  h.lo[i.rd] = ok ? 0 : 1;
-  h.hi[i.rd] = 0;
+  h.lo[2 * i.rd] = ok ? 0 : 1;
+  h.hi[2 * i.rd] = 0;
 };
 
 export const sc_d: E = (h, i) => {
@@ -93,8 +93,8 @@ export const sc_d: E = (h, i) => {
   const expect = h.reservationValue;
   const ok = held && Atomics.compareExchange(big64(h), w >>> 1, expect, rs2Big(h, i)) === expect;
   if (ok) noteWrite(h, 8);
-  h.lo[i.rd] = ok ? 0 : 1;
-  h.hi[i.rd] = 0;
+  h.lo[2 * i.rd] = ok ? 0 : 1;
+  h.hi[2 * i.rd] = 0;
 };
 
 type Op32 = (old: number, v: number) => number;
@@ -103,13 +103,13 @@ type Op64 = (old: bigint, v: bigint) => bigint;
 function amo32(op: Op32): E {
   return (h, i) => {
     const w = amoTarget(h, i, 4, Access.Write);
-    const v = h.lo[i.rs2];
+    const v = h.lo[2 * i.rs2];
     let old: number;
     do old = Atomics.load(h.i32, w);
     while (Atomics.compareExchange(h.i32, w, old, op(old, v)) !== old);
     noteWrite(h, 4);
-    h.lo[i.rd] = old;
-    h.hi[i.rd] = old >> 31;
+    h.lo[2 * i.rd] = old;
+    h.hi[2 * i.rd] = old >> 31;
   };
 }
 

@@ -20,25 +20,25 @@ type E = (h: Hart, i: Insn) => void;
 
 function setBig(h: Hart, rd: number, v: bigint): void {
   fromBig(v);
-  h.lo[rd] = r[0];
-  h.hi[rd] = r[1];
+  h.lo[2 * rd] = r[0];
+  h.hi[2 * rd] = r[1];
 }
 
 // CSR number in aux; rs1 is the source register or, for the *I forms, the 5-bit immediate.
 export const csrrw: E = (h, i) => {
-  const v = toBig(h.lo[i.rs1], h.hi[i.rs1]);
+  const v = toBig(h.lo[2 * i.rs1], h.hi[2 * i.rs1]);
   const old = csrRead(h, i.aux, i.raw);
   csrWrite(h, i.aux, v, i.raw);
   setBig(h, i.rd, old);
 };
 export const csrrs: E = (h, i) => {
-  const v = toBig(h.lo[i.rs1], h.hi[i.rs1]);
+  const v = toBig(h.lo[2 * i.rs1], h.hi[2 * i.rs1]);
   const old = csrRead(h, i.aux, i.raw);
   if (i.rs1 !== 0) csrWrite(h, i.aux, old | v, i.raw);
   setBig(h, i.rd, old);
 };
 export const csrrc: E = (h, i) => {
-  const v = toBig(h.lo[i.rs1], h.hi[i.rs1]);
+  const v = toBig(h.lo[2 * i.rs1], h.hi[2 * i.rs1]);
   const old = csrRead(h, i.aux, i.raw);
   if (i.rs1 !== 0) csrWrite(h, i.aux, old & ~v, i.raw);
   setBig(h, i.rd, old);
@@ -90,7 +90,7 @@ export const wfi: E = (h, i) => {
 export const sfence_vma: E = (h, i) => {
   if (h.priv === Priv.U || (h.priv === Priv.S && (h.mstatus & MSTATUS_TVM) !== 0)) h.illegal(i);
   if (i.rs1 === 0) flushTranslations(h);
-  else flushPage(h, h.lo[i.rs1], h.hi[i.rs1]);
+  else flushPage(h, h.lo[2 * i.rs1], h.hi[2 * i.rs1]);
 };
 
 /** FENCE, FENCE.TSO, PAUSE: a single hart in program order needs nothing more. */
@@ -113,8 +113,8 @@ function cboEnabled(h: Hart, shift: number, width: number): boolean {
 
 /** Cache-block address: rs1 aligned down to the block size. */
 function blockAddr(h: Hart, i: Insn): void {
-  r[0] = h.lo[i.rs1] & ~(CBLOCK - 1);
-  r[1] = h.hi[i.rs1];
+  r[0] = h.lo[2 * i.rs1] & ~(CBLOCK - 1);
+  r[1] = h.hi[2 * i.rs1];
 }
 
 /**

@@ -35,8 +35,8 @@ function accrue(h: Hart): void {
 }
 
 function setInt64(h: Hart, rd: number, lo: number, hi: number): void {
-  h.lo[rd] = lo;
-  h.hi[rd] = hi;
+  h.lo[2 * rd] = lo;
+  h.hi[2 * rd] = hi;
 }
 
 function setIntBig(h: Hart, rd: number, v: bigint): void {
@@ -296,7 +296,7 @@ export const fmv_x_w: Exec = (h, i) => {
 };
 export const fmv_w_x: Exec = (h, i) => {
   h.requireFp(i);
-  setSBits(h, i.rd, h.lo[i.rs1]);
+  setSBits(h, i.rd, h.lo[2 * i.rs1]);
 };
 export const fmv_x_d: Exec = (h, i) => {
   h.requireFp(i);
@@ -304,7 +304,7 @@ export const fmv_x_d: Exec = (h, i) => {
 };
 export const fmv_d_x: Exec = (h, i) => {
   h.requireFp(i);
-  setDBits(h, i.rd, h.lo[i.rs1], h.hi[i.rs1]);
+  setDBits(h, i.rd, h.lo[2 * i.rs1], h.hi[2 * i.rs1]);
 };
 
 // ------------------------------------------------------------------ conversions
@@ -341,20 +341,20 @@ export const fcvt_d_s: Exec = (h, i) => {
 /** Integer source of fcvt.{s,d}.{w,wu,l,lu}, as an exact double when |v| <= 2^53, else NaN. */
 type IntSource = (h: Hart, r: number) => number;
 type IntSourceBig = (h: Hart, r: number) => bigint;
-const fromW: IntSource = (h, n) => h.lo[n];
-const fromWU: IntSource = (h, n) => h.lo[n] >>> 0;
+const fromW: IntSource = (h, n) => h.lo[2 * n];
+const fromWU: IntSource = (h, n) => h.lo[2 * n] >>> 0;
 const fromL: IntSource = (h, n) => {
-  const hi = h.hi[n];
-  return hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + (h.lo[n] >>> 0) : NaN;
+  const hi = h.hi[2 * n];
+  return hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + (h.lo[2 * n] >>> 0) : NaN;
 };
 const fromLU: IntSource = (h, n) => {
-  const hi = h.hi[n];
-  return hi >= 0 && hi < 0x200000 ? hi * 4294967296 + (h.lo[n] >>> 0) : NaN;
+  const hi = h.hi[2 * n];
+  return hi >= 0 && hi < 0x200000 ? hi * 4294967296 + (h.lo[2 * n] >>> 0) : NaN;
 };
-const bigW: IntSourceBig = (h, n) => BigInt(h.lo[n]);
-const bigWU: IntSourceBig = (h, n) => BigInt(h.lo[n] >>> 0);
-const bigL: IntSourceBig = (h, n) => (BigInt(h.hi[n]) << 32n) | BigInt(h.lo[n] >>> 0);
-const bigLU: IntSourceBig = (h, n) => (BigInt(h.hi[n] >>> 0) << 32n) | BigInt(h.lo[n] >>> 0);
+const bigW: IntSourceBig = (h, n) => BigInt(h.lo[2 * n]);
+const bigWU: IntSourceBig = (h, n) => BigInt(h.lo[2 * n] >>> 0);
+const bigL: IntSourceBig = (h, n) => (BigInt(h.hi[2 * n]) << 32n) | BigInt(h.lo[2 * n] >>> 0);
+const bigLU: IntSourceBig = (h, n) => (BigInt(h.hi[2 * n] >>> 0) << 32n) | BigInt(h.lo[2 * n] >>> 0);
 
 function intToFloat(w: Width, exactLimit: number, src: IntSource, big: IntSourceBig): Exec {
   return (h, i) => {

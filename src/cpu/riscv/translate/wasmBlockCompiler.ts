@@ -39,7 +39,7 @@ import * as S from "../exec/system.js";
 import { Csr } from "../csr.js";
 import { selectInterrupt } from "../privileged.js";
 import {
-  JUMP_ENTRIES, JUMP_ENTRY_BYTES, LIVE_ENTRIES, STATE_DONE, STATE_EXIT, STATE_HI, STATE_JUMPS, STATE_LIVE, STATE_LO, STATE_SCRATCH,
+  JUMP_ENTRIES, JUMP_ENTRY_BYTES, LIVE_ENTRIES, STATE_DONE, STATE_EXIT, STATE_JUMPS, STATE_LIVE, STATE_SCRATCH, STATE_X,
 } from "../hartState.js";
 import { BLOCK_PARAMS, BLOCK_TYPE, dispatchModule, emitJumpProbe, EPOCHS, type Dispatch } from "./wasmDispatch.js";
 import { TLB_MASK, TLB_ROFF, TLB_RTAG, TLB_WOFF, TLB_WTAG } from "../tlb.js";
@@ -124,16 +124,11 @@ class Gen {
   }
 
   load(r: number): void {
-    const c = this.c;
-    c.i32(0).mem(Op.I64Load32U, 2, this.stateBase + STATE_LO + 4 * r);
-    c.i32(0).mem(Op.I64Load32S, 2, this.stateBase + STATE_HI + 4 * r);
-    c.i64(32).op(Op.I64Shl, Op.I64Or).idx(Op.LocalSet, this.local[r]);
+    this.c.i32(0).mem(Op.I64Load, 3, this.stateBase + STATE_X + 8 * r).idx(Op.LocalSet, this.local[r]);
   }
 
   store(r: number): void {
-    const c = this.c;
-    c.i32(0).idx(Op.LocalGet, this.local[r]).mem(Op.I64Store32, 2, this.stateBase + STATE_LO + 4 * r);
-    c.i32(0).idx(Op.LocalGet, this.local[r]).i64(32).op(Op.I64ShrU).mem(Op.I64Store32, 2, this.stateBase + STATE_HI + 4 * r);
+    this.c.i32(0).idx(Op.LocalGet, this.local[r]).mem(Op.I64Store, 3, this.stateBase + STATE_X + 8 * r);
   }
 
   spill(): void {
