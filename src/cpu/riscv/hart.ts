@@ -113,6 +113,12 @@ export class Hart {
   /** LR/SC reservation: machine int32 index of the reserved word, or -1, and the value LR read there. */
   reservation = -1;
   reservationValue = 0n;
+  /**
+   * Set when translated code stopped before a memory access it leaves to the
+   * slow path (TLB miss, MMIO, misaligned, fault): the block there runs
+   * interpreted once, which guarantees progress.
+   */
+  private interpretNext = false;
   /** Set by WFI when nothing is pending; the run loop returns so the platform can sleep. */
   waiting = false;
   /** Set by a device (e.g. HTIF) to end the run loop at the next block boundary. */
@@ -689,12 +695,14 @@ export class Hart {
         }
         let fn = b.fn;
         if (fn === undefined && this.translateAfter > 0 && ++b.hits >= this.translateAfter) fn = this.translate(b);
-        if (b.index >= 0) {
+        if (b.index >= 0 && !this.interpretNext) {
           k = -2;
           this.pc = this.wasm!.chain(b, pc, regime, this.dtlb.base, limit - this.instret);
           this.instret += this.wasm!.retired();
+          this.interpretNext = this.wasm!.slowExit();
           continue;
         }
+        this.interpretNext = false;
         if (fn !== undefined) {
           k = -1;
           this.pc = fn(pc, this.dtlb.base);

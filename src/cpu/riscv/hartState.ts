@@ -13,11 +13,13 @@ import { VCPU_STATE_BYTES } from "../../memory/guestMemory.js";
  * JavaScript reads its int32 halves (Hart.lo/hi, stride 2).
  */
 export const STATE_X = 0;
-/** 8 bytes where a slow-path 64-bit load leaves its result for translated code. */
-export const STATE_SCRATCH = 272;
 /** i32: instructions retired by the chained blocks of the current dispatch (wasmDispatch.ts). */
 export const STATE_DONE = 280;
-/** i32: non-zero when a monitor instruction run by translated code needs the run loop next (wasmDispatch.ts). */
+/**
+ * i32: non-zero when translated code needs the run loop next: a monitor
+ * instruction changed what the chain relies on, or a memory access needs
+ * the slow path (wasmBlockCompiler.ts).
+ */
 export const STATE_EXIT = 284;
 /** Four TlbSets (one per Regime), TLB_SET_BYTES each. */
 export const STATE_TLBS = 512;

@@ -39,7 +39,7 @@ import * as S from "../exec/system.js";
 import { Csr } from "../csr.js";
 import { selectInterrupt } from "../privileged.js";
 import {
-  JUMP_ENTRIES, JUMP_ENTRY_BYTES, LIVE_ENTRIES, STATE_DONE, STATE_EXIT, STATE_JUMPS, STATE_LIVE, STATE_SCRATCH, STATE_X,
+  JUMP_ENTRIES, JUMP_ENTRY_BYTES, LIVE_ENTRIES, STATE_DONE, STATE_EXIT, STATE_JUMPS, STATE_LIVE, STATE_X,
 } from "../hartState.js";
 import { BLOCK_PARAMS, BLOCK_TYPE, dispatchModule, emitJumpProbe, EPOCHS, type Dispatch } from "./wasmDispatch.js";
 import { TLB_MASK, TLB_ROFF, TLB_RTAG, TLB_WOFF, TLB_WTAG } from "../tlb.js";
@@ -47,22 +47,14 @@ import { Code, encodeModule, Misc, Op, VOID, Val, type FuncSpec, type FuncType }
 
 const TYPES: FuncType[] = [
   { params: BLOCK_PARAMS, results: [Val.F64] }, // BLOCK_TYPE: a block, and the module's chain function
-  { params: [Val.I32, Val.I32, Val.I32, Val.F64, Val.I32], results: [Val.I32] }, // 1: ld(lo, hi, size, pc, k)
-  { params: [Val.I32, Val.I32, Val.F64, Val.I32], results: [] }, // 2: ld64(lo, hi, pc, k) -> scratch
-  { params: [Val.I32, Val.I32, Val.I32, Val.I32, Val.I32, Val.F64, Val.I32], results: [] }, // 3: st(lo, hi, size, vlo, vhi, pc, k)
-  { params: [Val.I32, Val.I32, Val.F64], results: [Val.F64] }, // 4: ex(block, k, pc) -> npc, and sys
-  { params: [Val.I64, Val.I64], results: [Val.I64] }, // MULHU_TYPE
+  { params: [Val.I32, Val.I32, Val.F64], results: [Val.F64] }, // EX_TYPE: ex(block, k, pc) -> npc, and sys
 ];
-const MULHU_TYPE = 5;
-const F_LD = 0;
-const F_LD64 = 1;
-const F_ST = 2;
-const F_EX = 3;
-const F_SYS = 4;
-/** Every module defines mulhu first, then its chain function, then its blocks. */
-const F_MULHU = 5;
-const F_CHAIN = 6;
-const F_BLOCK = 7;
+const EX_TYPE = 1;
+const F_EX = 0;
+const F_SYS = 1;
+/** Every module defines its chain function first, then its blocks. */
+const F_CHAIN = 2;
+const F_BLOCK = 3;
 
 // Parameters (BLOCK_PARAMS) of block and chain functions, and the fixed locals of a block.
 const P_PC = 0;
@@ -76,8 +68,16 @@ const L_T = 7; // i64 temporary
 const L_A32 = 8; // i32 low half of the effective address
 const L_IX = 9; // i32 TLB index
 const L_NPC = 10; // f64 next pc
-const FIRST_REG_LOCAL = 11;
-const FIXED_LOCALS = [Val.I64, Val.I64, Val.I32, Val.I32, Val.F64];
+const L_MA = 11; // i64 mulhu operands and intermediates
+const L_MB = 12;
+const L_MT = 13;
+const L_MW = 14;
+const FIRST_REG_LOCAL = 15;
+const FIXED_LOCALS = [Val.I64, Val.I64, Val.I32, Val.I32, Val.F64, Val.I64, Val.I64, Val.I64, Val.I64];
+
+/** STATE_EXIT values: a monitor instruction needs the run loop; a memory access needs the slow path. */
+const EXIT_MONITOR = 1;
+const EXIT_SLOW = 2;
 
 /** Per-instruction emitters; an instruction without one calls its semantic function. */
 type Emit = (g: Gen, i: Insn) => void;
@@ -168,65 +168,46 @@ class Gen {
     c.idx(Op.LocalGet, L_A32).i32(4095).op(Op.I32And, Op.I32Add);
   }
 
-  /** Pushes (lo, hi) of the effective address, the pc and the index for a slow-path import. */
-  slowArgs(): void {
-    this.c.idx(Op.LocalGet, L_A32).idx(Op.LocalGet, L_VA).i64(32).op(Op.I64ShrU, Op.I32WrapI64);
-  }
-
-  site(): void {
+  /**
+   * Pops "TLB hit and aligned"; on a miss, leaves the block before the
+   * current instruction: writes back the registers, counts the instructions
+   * before it and returns its pc with STATE_EXIT = EXIT_SLOW, so the run
+   * loop interprets it (TLB refill, page fault, misaligned or MMIO access).
+   * No call on the fast path: a call anywhere in a function makes V8 spill
+   * the values live across it on every path.
+   */
+  exitUnless(): void {
+    const c = this.c;
+    c.op(Op.I32Eqz, Op.If, VOID);
+    this.spill();
+    c.i32(0).idx(Op.LocalGet, P_DONE).i32(this.k).op(Op.I32Add).mem(Op.I32Store, 2, this.stateBase + STATE_DONE);
+    c.i32(0).i32(EXIT_SLOW).mem(Op.I32Store, 2, this.stateBase + STATE_EXIT);
     this.pc();
-    this.c.i32(this.k);
+    c.op(Op.Return, Op.End);
   }
 }
 
 const ALIGN: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
 
-function load(size: 1 | 2 | 4 | 8, fast: Op, slowExtend: (c: Code) => void): Emit {
+function load(size: 1 | 2 | 4 | 8, fast: Op): Emit {
   return (g, i) => {
-    const c = g.c;
     g.address(i);
     g.hit(TLB_RTAG, size);
-    c.op(Op.If, Val.I64);
+    g.exitUnless();
     g.hostAddress(TLB_ROFF);
-    c.mem(fast, ALIGN[size]);
-    c.op(Op.Else);
-    g.spill();
-    g.slowArgs();
-    if (size === 8) {
-      g.site();
-      c.idx(Op.Call, F_LD64);
-      c.i32(0).mem(Op.I64Load, 3, g.stateBase + STATE_SCRATCH);
-    } else {
-      c.i32(size);
-      g.site();
-      c.idx(Op.Call, F_LD);
-      slowExtend(c);
-    }
-    c.op(Op.End);
+    g.c.mem(fast, ALIGN[size]);
     g.set(i.rd);
   };
 }
 
 function store(size: 1 | 2 | 4 | 8, fast: Op): Emit {
   return (g, i) => {
-    const c = g.c;
     g.address(i);
     g.hit(TLB_WTAG, size);
-    c.op(Op.If, VOID);
+    g.exitUnless();
     g.hostAddress(TLB_WOFF);
     g.get(i.rs2);
-    c.mem(fast, ALIGN[size]);
-    c.op(Op.Else);
-    g.spill();
-    g.slowArgs();
-    c.i32(size);
-    g.get(i.rs2);
-    c.op(Op.I32WrapI64);
-    g.get(i.rs2);
-    c.i64(32).op(Op.I64ShrU, Op.I32WrapI64);
-    g.site();
-    c.idx(Op.Call, F_ST);
-    c.op(Op.End);
+    g.c.mem(fast, ALIGN[size]);
   };
 }
 
@@ -276,21 +257,35 @@ function mulh(signedA: boolean, signedB: boolean): Emit {
   return (g, i) => {
     const c = g.c;
     g.get(i.rs1);
+    c.idx(Op.LocalSet, L_MA);
     g.get(i.rs2);
-    c.idx(Op.Call, F_MULHU);
+    c.idx(Op.LocalSet, L_MB);
+    mulhu(c);
     if (signedA) {
       // - (rs1 < 0 ? rs2 : 0)
-      g.get(i.rs2);
-      g.get(i.rs1);
-      c.i64(63).op(Op.I64ShrS, Op.I64And, Op.I64Sub);
+      c.idx(Op.LocalGet, L_MB).idx(Op.LocalGet, L_MA).i64(63).op(Op.I64ShrS, Op.I64And, Op.I64Sub);
     }
-    if (signedB) {
-      g.get(i.rs1);
-      g.get(i.rs2);
-      c.i64(63).op(Op.I64ShrS, Op.I64And, Op.I64Sub);
-    }
+    if (signedB) c.idx(Op.LocalGet, L_MA).idx(Op.LocalGet, L_MB).i64(63).op(Op.I64ShrS, Op.I64And, Op.I64Sub);
     g.set(i.rd);
   };
+}
+
+/**
+ * Pushes mulhu(L_MA, L_MB), the high 64 bits of the unsigned 128-bit product
+ * (Hacker's Delight 8-2), inline: a call would make V8 spill around it.
+ */
+function mulhu(c: Code): void {
+  const lo = (l: number): void => void c.idx(Op.LocalGet, l).i64(0xffffffff).op(Op.I64And);
+  const hi = (l: number): void => void c.idx(Op.LocalGet, l).i64(32).op(Op.I64ShrU);
+  // t = a1*b0 + (a0*b0 >> 32)
+  hi(L_MA); lo(L_MB); c.op(Op.I64Mul);
+  lo(L_MA); lo(L_MB); c.op(Op.I64Mul).i64(32).op(Op.I64ShrU, Op.I64Add).idx(Op.LocalSet, L_MT);
+  // w1 = (t & 0xffffffff) + a0*b1
+  lo(L_MT); lo(L_MA); hi(L_MB); c.op(Op.I64Mul, Op.I64Add).idx(Op.LocalSet, L_MW);
+  // a1*b1 + (t >> 32) + (w1 >> 32)
+  hi(L_MA); hi(L_MB); c.op(Op.I64Mul);
+  hi(L_MT); c.op(Op.I64Add);
+  hi(L_MW); c.op(Op.I64Add);
 }
 
 /**
@@ -353,13 +348,13 @@ const EMIT = new Map<Exec, Emit>([
   [I.bge, branch(Op.I64GeS)],
   [I.bltu, branch(Op.I64LtU)],
   [I.bgeu, branch(Op.I64GeU)],
-  [I.lb, load(1, Op.I64Load8S, (c) => c.op(Op.I32Extend8S, Op.I64ExtendI32S))],
-  [I.lbu, load(1, Op.I64Load8U, (c) => c.op(Op.I64ExtendI32U))],
-  [I.lh, load(2, Op.I64Load16S, (c) => c.op(Op.I32Extend16S, Op.I64ExtendI32S))],
-  [I.lhu, load(2, Op.I64Load16U, (c) => c.op(Op.I64ExtendI32U))],
-  [I.lw, load(4, Op.I64Load32S, (c) => c.op(Op.I64ExtendI32S))],
-  [I.lwu, load(4, Op.I64Load32U, (c) => c.op(Op.I64ExtendI32U))],
-  [I.ld, load(8, Op.I64Load, () => undefined)],
+  [I.lb, load(1, Op.I64Load8S)],
+  [I.lbu, load(1, Op.I64Load8U)],
+  [I.lh, load(2, Op.I64Load16S)],
+  [I.lhu, load(2, Op.I64Load16U)],
+  [I.lw, load(4, Op.I64Load32S)],
+  [I.lwu, load(4, Op.I64Load32U)],
+  [I.ld, load(8, Op.I64Load)],
   [I.sb, store(1, Op.I64Store8)],
   [I.sh, store(2, Op.I64Store16)],
   [I.sw, store(4, Op.I64Store32)],
@@ -446,23 +441,6 @@ function entryLoads(b: Block): Set<number> {
   return load;
 }
 
-/** mulhu(a, b): high 64 bits of the unsigned 128-bit product (Hacker's Delight 8-2); t and w1 in locals 2 and 3. */
-function mulhuBody(): Code {
-  const c = new Code();
-  const lo = (p: number): void => void c.idx(Op.LocalGet, p).i64(0xffffffff).op(Op.I64And);
-  const hi = (p: number): void => void c.idx(Op.LocalGet, p).i64(32).op(Op.I64ShrU);
-  // t = a1*b0 + (a0*b0 >> 32)
-  hi(0); lo(1); c.op(Op.I64Mul);
-  lo(0); lo(1); c.op(Op.I64Mul).i64(32).op(Op.I64ShrU, Op.I64Add).idx(Op.LocalSet, 2);
-  // w1 = (t & 0xffffffff) + a0*b1
-  lo(2); lo(0); hi(1); c.op(Op.I64Mul, Op.I64Add).idx(Op.LocalSet, 3);
-  // a1*b1 + (t >> 32) + (w1 >> 32)
-  hi(0); hi(1); c.op(Op.I64Mul);
-  hi(2); c.op(Op.I64Add);
-  hi(3); c.op(Op.I64Add);
-  return c;
-}
-
 /**
  * Blocks compiled together in one module (Hart.translateBatch, at most this).
  * V8's fixed cost per module (about 200-700 µs on this machine, whatever its
@@ -491,9 +469,6 @@ export class WasmBackend {
   private readonly done: Int32Array;
   private readonly exit: Int32Array;
   private readonly live: Int32Array;
-  private readonly ld: (lo: number, hi: number, size: number, pc: number, k: number) => number;
-  private readonly ld64: (lo: number, hi: number, pc: number, k: number) => void;
-  private readonly st: (lo: number, hi: number, size: number, vlo: number, vhi: number, pc: number, k: number) => void;
   private pending: Block[] = [];
   /** instret when the oldest pending block was queued. */
   private since = 0;
@@ -522,25 +497,6 @@ export class WasmBackend {
     this.exit = new Int32Array(buf, h.stateBase + STATE_EXIT, 1);
     this.live = new Int32Array(buf, h.stateBase + STATE_LIVE, LIVE_ENTRIES);
     this.jumpTags.fill(NaN);
-    const scratch = new Int32Array(h.mem.machine.buffer, h.stateBase + STATE_SCRATCH, 2);
-    this.ld = (lo, hi, size, pc, k) => {
-      h.pc = pc;
-      h.icount = k;
-      return h.load(lo, hi, size);
-    };
-    this.ld64 = (lo, hi, pc, k) => {
-      h.pc = pc;
-      h.icount = k;
-      h.load64(lo, hi);
-      scratch[0] = h.tmpLo;
-      scratch[1] = h.tmpHi;
-    };
-    this.st = (lo, hi, size, vlo, vhi, pc, k) => {
-      h.pc = pc;
-      h.icount = k;
-      if (size === 8) h.store64(lo, hi, vlo, vhi);
-      else h.store(lo, hi, size, vlo);
-    };
   }
 
   /**
@@ -617,6 +573,11 @@ export class WasmBackend {
     return this.done[0];
   }
 
+  /** Whether the last chain stopped before a memory access that needs the slow path (the run loop interprets it). */
+  slowExit(): boolean {
+    return this.exit[0] === EXIT_SLOW;
+  }
+
   /** Compiles every pending block that is still valid into one module; gives them their table indices. */
   flush(): number {
     const blocks = this.pending.filter((b) => b.valid);
@@ -624,7 +585,6 @@ export class WasmBackend {
     if (blocks.length === 0) return 0;
     const h = this.h;
     const funcs: FuncSpec[] = [
-      { type: MULHU_TYPE, locals: [Val.I64, Val.I64], code: mulhuBody() },
       { type: BLOCK_TYPE, locals: [Val.I32, Val.I32], code: chainBody(h.stateBase, this.nextIndex, blocks.length) },
     ];
     const byAddress = new Map<number, number>();
@@ -646,11 +606,8 @@ export class WasmBackend {
       types: TYPES,
       memoryPages: this.pages,
       imports: [
-        { name: "ld", type: 1 },
-        { name: "ld64", type: 2 },
-        { name: "st", type: 3 },
-        { name: "ex", type: 4 },
-        { name: "sys", type: 4 },
+        { name: "ex", type: EX_TYPE },
+        { name: "sys", type: EX_TYPE },
       ],
       funcs,
       exports: blocks.map((_, j) => ({ name: String(j), func: F_BLOCK + j })),
@@ -667,11 +624,11 @@ export class WasmBackend {
       const { iregime, dtlb } = h;
       const epoch = this.epoch;
       const npc = ex(j, k, pc);
-      if (h.iregime !== iregime || h.dtlb !== dtlb || this.epoch !== epoch || selectInterrupt(h) >= 0) this.exit[0] = 1;
+      if (h.iregime !== iregime || h.dtlb !== dtlb || this.epoch !== epoch || selectInterrupt(h) >= 0) this.exit[0] = EXIT_MONITOR;
       return npc;
     };
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-      env: { memory: this.memory, ld: this.ld, ld64: this.ld64, st: this.st, ex, sys },
+      env: { memory: this.memory, ex, sys },
     });
     blocks.forEach((b, j) => {
       b.index = this.nextIndex++;
