@@ -3,7 +3,7 @@ import type { Bus } from "../../devices/bus.js";
 import { Insn, F_ENDS_BLOCK, F_SYSTEM } from "./insn.js";
 import { decode } from "./decode.js";
 import { Access, Cause, TRAP } from "./trap.js";
-import { Regime, TlbSet, TLB_MASK, TLB_SET_BYTES, vpnTag } from "./tlb.js";
+import { Regime, setTag, tlbHit, tlbIndex, TlbSet, TLB_MASK, TLB_SET_BYTES } from "./tlb.js";
 import { STATE_TLBS, STATE_X } from "./hartState.js";
 import { translate, flushTranslations } from "./mmu.js";
 import { pmpAllows } from "./pmp.js";
@@ -283,7 +283,7 @@ export class Hart {
   load(lo: number, hi: number, size: number): number {
     const idx = (lo >>> 12) & TLB_MASK;
     const t = this.dtlb;
-    if (t.rTag[idx] === vpnTag(lo, hi) && (lo & (size - 1)) === 0) {
+    if (tlbHit(t.rTag, lo, hi) && (lo & (size - 1)) === 0) {
       const o = t.rOff[idx] + (lo & 4095);
       if (size === 4) return this.i32[o >>> 2];
       if (size === 1) return this.u8[o];
@@ -296,7 +296,7 @@ export class Hart {
   load64(lo: number, hi: number): void {
     const idx = (lo >>> 12) & TLB_MASK;
     const t = this.dtlb;
-    if (t.rTag[idx] === vpnTag(lo, hi) && (lo & 7) === 0) {
+    if (tlbHit(t.rTag, lo, hi) && (lo & 7) === 0) {
       const o = (t.rOff[idx] + (lo & 4095)) >>> 2;
       this.tmpLo = this.i32[o];
       this.tmpHi = this.i32[o + 1];
@@ -308,7 +308,7 @@ export class Hart {
   store(lo: number, hi: number, size: number, v: number): void {
     const idx = (lo >>> 12) & TLB_MASK;
     const t = this.dtlb;
-    if (t.wTag[idx] === vpnTag(lo, hi) && (lo & (size - 1)) === 0) {
+    if (tlbHit(t.wTag, lo, hi) && (lo & (size - 1)) === 0) {
       const o = t.wOff[idx] + (lo & 4095);
       if (size === 4) this.i32[o >>> 2] = v;
       else if (size === 1) this.u8[o] = v;
@@ -321,7 +321,7 @@ export class Hart {
   store64(lo: number, hi: number, vlo: number, vhi: number): void {
     const idx = (lo >>> 12) & TLB_MASK;
     const t = this.dtlb;
-    if (t.wTag[idx] === vpnTag(lo, hi) && (lo & 7) === 0) {
+    if (tlbHit(t.wTag, lo, hi) && (lo & 7) === 0) {
       const o = (t.wOff[idx] + (lo & 4095)) >>> 2;
       this.i32[o] = vlo;
       this.i32[o + 1] = vhi;
@@ -348,18 +348,17 @@ export class Hart {
     const pagePa = pa - (pa % 4096);
     const off = this.mem.machinePageOffset(pagePa);
     if (off < 0 || !pmpAllows(this, pagePa, 4096, access, priv)) return;
-    const idx = (lo >>> 12) & TLB_MASK;
-    const tag = vpnTag(lo, hi);
+    const idx = tlbIndex(lo);
     const t = access === Access.Exec ? this.itlb : this.dtlb;
     if (access === Access.Read) {
-      t.rTag[idx] = tag;
+      setTag(t.rTag, lo, hi);
       t.rOff[idx] = off;
     } else if (access === Access.Write) {
       if (this.mem.pageFlags[this.mem.pageIndex(pagePa)] !== 0) return;
-      t.wTag[idx] = tag;
+      setTag(t.wTag, lo, hi);
       t.wOff[idx] = off;
     } else {
-      t.xTag[idx] = tag;
+      setTag(t.xTag, lo, hi);
       t.xPage[idx] = pagePa;
     }
   }
@@ -470,7 +469,7 @@ export class Hart {
     const hi = Math.floor(pc / 4294967296) | 0;
     const idx = (lo >>> 12) & TLB_MASK;
     const t = this.itlb;
-    if (t.xTag[idx] === vpnTag(lo, hi)) return t.xPage[idx] + (lo & 4095);
+    if (tlbHit(t.xTag, lo, hi)) return t.xPage[idx] + (lo & 4095);
     const pa = translate(this, lo, hi, Access.Exec, this.priv);
     if (!pmpAllows(this, pa, 2, Access.Exec, this.priv) || this.mem.machinePageOffset(pa - (pa % 4096)) < 0) {
       this.raise(Cause.InsnAccessFault, lo, hi);

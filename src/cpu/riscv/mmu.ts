@@ -101,7 +101,6 @@ export function flushTranslations(h: Hart): void {
 
 /** SFENCE.VMA with an address: forgets that page's translations (every ASID: the TLB is not ASID-tagged). */
 export function flushPage(h: Hart, lo: number, hi: number): void {
-  const tag = vpnTag(lo, hi);
-  for (const t of h.tlbs) t.flushPage(tag);
-  h.flushJumpPage(tag);
+  for (const t of h.tlbs) t.flushPage(lo, hi);
+  h.flushJumpPage(vpnTag(lo, hi));
 }

@@ -1,10 +1,13 @@
 /**
  * The software TLB (../../../docs/cpu.md): direct-mapped, one table per access
- * kind (read, write, execute) and per translation regime, so that a hit is one
- * compare and one typed-array index. A tag is the virtual page number of a
- * sign-extended 64-bit address held exactly as a double (hi * 2^20 + lo >>> 12);
- * a data entry holds the machine-buffer byte offset of the page. Empty entries
- * hold NaN, which compares unequal to every tag.
+ * kind (read, write, execute) and per translation regime. A tag is the
+ * page-aligned sign-extended 64-bit virtual address, one little-endian i64
+ * per entry (JavaScript compares its two int32 words): translated code checks
+ * a hit and the alignment of an access with one i64 compare of
+ * `va & (-4096 | (size - 1))` against it (QEMU's TLB comparator). A data
+ * entry holds the machine-buffer byte offset of the page. Empty entries hold
+ * EMPTY_TAG in their low word, which no page-aligned address (even with
+ * misalignment bits) matches.
  *
  * Regimes: U, S, S with SUM=1, and M; privilege and SUM changes only switch
  * tables, so Linux's frequent user/kernel transitions and uaccess windows
@@ -23,7 +26,7 @@ export const enum Regime {
 
 /**
  * Byte layout of a TlbSet in its buffer, which translated WebAssembly code
- * indexes directly: four f64 arrays, then two i32 arrays.
+ * indexes directly: three i64 tag arrays, one f64 array, then two i32 arrays.
  */
 export const TLB_RTAG = 0;
 export const TLB_WTAG = TLB_SIZE * 8;
@@ -33,12 +36,15 @@ export const TLB_ROFF = TLB_SIZE * 32;
 export const TLB_WOFF = TLB_SIZE * 36;
 export const TLB_SET_BYTES = TLB_SIZE * 40;
 
+/** Low tag word of an empty entry: not page-aligned, and more than any misalignment bits. */
+const EMPTY_TAG = 4095;
+
 export class TlbSet {
-  readonly rTag: Float64Array;
+  readonly rTag: Int32Array;
   readonly rOff: Uint32Array;
-  readonly wTag: Float64Array;
+  readonly wTag: Int32Array;
   readonly wOff: Uint32Array;
-  readonly xTag: Float64Array;
+  readonly xTag: Int32Array;
   /** Execute entries hold the physical page address: the decoded-block cache is keyed by it. */
   readonly xPage: Float64Array;
 
@@ -47,35 +53,50 @@ export class TlbSet {
     buffer: ArrayBufferLike,
     readonly base: number,
   ) {
-    this.rTag = new Float64Array(buffer, base + TLB_RTAG, TLB_SIZE).fill(NaN);
-    this.wTag = new Float64Array(buffer, base + TLB_WTAG, TLB_SIZE).fill(NaN);
-    this.xTag = new Float64Array(buffer, base + TLB_XTAG, TLB_SIZE).fill(NaN);
+    this.rTag = new Int32Array(buffer, base + TLB_RTAG, 2 * TLB_SIZE).fill(EMPTY_TAG);
+    this.wTag = new Int32Array(buffer, base + TLB_WTAG, 2 * TLB_SIZE).fill(EMPTY_TAG);
+    this.xTag = new Int32Array(buffer, base + TLB_XTAG, 2 * TLB_SIZE).fill(EMPTY_TAG);
     this.xPage = new Float64Array(buffer, base + TLB_XPAGE, TLB_SIZE);
     this.rOff = new Uint32Array(buffer, base + TLB_ROFF, TLB_SIZE);
     this.wOff = new Uint32Array(buffer, base + TLB_WOFF, TLB_SIZE);
   }
 
   flushAll(): void {
-    this.rTag.fill(NaN);
-    this.wTag.fill(NaN);
-    this.xTag.fill(NaN);
+    this.rTag.fill(EMPTY_TAG);
+    this.wTag.fill(EMPTY_TAG);
+    this.xTag.fill(EMPTY_TAG);
   }
 
-  /** Drops every entry for virtual page `vpn` (SFENCE.VMA with an address). */
-  flushPage(vpn: number): void {
-    const idx = vpn & TLB_MASK;
-    if (this.rTag[idx] === vpn) this.rTag[idx] = NaN;
-    if (this.wTag[idx] === vpn) this.wTag[idx] = NaN;
-    if (this.xTag[idx] === vpn) this.xTag[idx] = NaN;
+  /** Drops every entry for the virtual page of (hi:lo) (SFENCE.VMA with an address). */
+  flushPage(lo: number, hi: number): void {
+    for (const tags of [this.rTag, this.wTag, this.xTag]) if (tlbHit(tags, lo, hi)) tags[tlbIndex(lo) << 1] = EMPTY_TAG;
   }
 
   /** Drops write entries pointing at machine page offset `off` (the page became code). */
   flushWritesTo(off: number): void {
-    for (let i = 0; i < TLB_SIZE; i++) if (this.wOff[i] === off) this.wTag[i] = NaN;
+    for (let i = 0; i < TLB_SIZE; i++) if (this.wOff[i] === off) this.wTag[i << 1] = EMPTY_TAG;
   }
 }
 
-/** Exact page-number tag of the 64-bit address (hi:lo). */
+/** Entry index of the virtual address whose low word is `lo`. */
+export function tlbIndex(lo: number): number {
+  return (lo >>> 12) & TLB_MASK;
+}
+
+/** Whether tag array `tags` maps the virtual page of (hi:lo). */
+export function tlbHit(tags: Int32Array, lo: number, hi: number): boolean {
+  const i = tlbIndex(lo) << 1;
+  return tags[i] === (lo & -4096) && tags[i + 1] === hi;
+}
+
+/** Makes tag array `tags` map the virtual page of (hi:lo). */
+export function setTag(tags: Int32Array, lo: number, hi: number): void {
+  const i = tlbIndex(lo) << 1;
+  tags[i] = lo & -4096;
+  tags[i + 1] = hi;
+}
+
+/** Exact page-number key of the 64-bit address (hi:lo) (the jump caches' page bookkeeping). */
 export function vpnTag(lo: number, hi: number): number {
   return hi * 1048576 + (lo >>> 12);
 }

@@ -9,7 +9,7 @@ import type { Hart } from "../hart.js";
 import type { Insn } from "../insn.js";
 import { Access, Cause } from "../trap.js";
 import { r } from "../i64.js";
-import { TLB_MASK, vpnTag } from "../tlb.js";
+import { tlbHit, tlbIndex } from "../tlb.js";
 
 type E = (h: Hart, i: Insn) => void;
 
@@ -24,9 +24,8 @@ function amoTarget(h: Hart, i: Insn, size: number, access: Access): number {
   const hi = h.hi[2 * i.rs1];
   if ((lo & (size - 1)) !== 0) h.raise(access === Access.Read ? Cause.LoadMisaligned : Cause.StoreMisaligned, lo, hi);
   const t = h.dtlb;
-  const idx = (lo >>> 12) & TLB_MASK;
-  const tag = vpnTag(lo, hi);
-  if (access === Access.Write ? t.wTag[idx] === tag : t.rTag[idx] === tag) {
+  const idx = tlbIndex(lo);
+  if (tlbHit(access === Access.Write ? t.wTag : t.rTag, lo, hi)) {
     r[0] = -1;
     return ((access === Access.Write ? t.wOff[idx] : t.rOff[idx]) + (lo & 4095)) >>> 2;
   }

@@ -14,7 +14,7 @@ import { mret as doMret, sret as doSret } from "../privileged.js";
 import { flushPage, flushTranslations } from "../mmu.js";
 import { fromBig, r, toBig } from "../i64.js";
 import { CACHE_BLOCK_BYTES } from "../isa.js";
-import { TLB_MASK, vpnTag } from "../tlb.js";
+import { tlbHit, tlbIndex } from "../tlb.js";
 
 type E = (h: Hart, i: Insn) => void;
 
@@ -147,9 +147,8 @@ export const cbo_zero: E = (h, i) => {
   const lo = r[0];
   const hi = r[1];
   const t = h.dtlb;
-  const idx = (lo >>> 12) & TLB_MASK;
-  if (t.wTag[idx] === vpnTag(lo, hi)) {
-    const o = (t.wOff[idx] + (lo & 4095)) >>> 2;
+  if (tlbHit(t.wTag, lo, hi)) {
+    const o = (t.wOff[tlbIndex(lo)] + (lo & 4095)) >>> 2;
     h.i32.fill(0, o, o + CBLOCK / 4);
     return;
   }

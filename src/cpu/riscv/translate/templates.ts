@@ -34,7 +34,7 @@ const addImm = (rs1: number, imm: number): string =>
   `const blo = L[${2 * rs1}], alo = (blo + ${imm}) | 0, ahi = (H[${2 * rs1}] + ${imm >> 31} + ((alo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;`;
 
 const tlbHit = (kind: "r" | "w", align: number): string =>
-  `const ix = (alo >>> 12) & ${TLB_MASK}; if (T.${kind}Tag[ix] === ahi * 1048576 + (alo >>> 12)${align > 1 ? ` && (alo & ${align - 1}) === 0` : ""})`;
+  `const ix = (alo >>> 12) & ${TLB_MASK}; if (T.${kind}Tag[2 * ix] === (alo & -4096) && T.${kind}Tag[2 * ix + 1] === ahi${align > 1 ? ` && (alo & ${align - 1}) === 0` : ""})`;
 
 function load(size: 1 | 2 | 4, signed: boolean, view: string, shift: number): Template {
   const ext = size < 4 && signed ? `(v << ${32 - 8 * size}) >> ${32 - 8 * size}` : "v";

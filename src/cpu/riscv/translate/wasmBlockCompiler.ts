@@ -153,12 +153,15 @@ class Gen {
     c.i32(12).op(Op.I32ShrU).i32(TLB_MASK).op(Op.I32And).idx(Op.LocalSet, L_IX);
   }
 
-  /** Leaves "TLB hit and aligned" (i32) for the access kind's tag table. */
+  /**
+   * Leaves "TLB hit and aligned" (i32) for the access kind's tag table: the
+   * entry's page-aligned address against the effective address with its page
+   * offset cleared but its misalignment bits kept (tlb.ts).
+   */
   hit(tagTable: number, size: number): void {
     const c = this.c;
-    c.idx(Op.LocalGet, L_IX).i32(3).op(Op.I32Shl).idx(Op.LocalGet, P_TLB).op(Op.I32Add).mem(Op.F64Load, 3, tagTable);
-    c.idx(Op.LocalGet, L_VA).i64(12).op(Op.I64ShrS, Op.F64ConvertI64S, Op.F64Eq);
-    if (size > 1) c.idx(Op.LocalGet, L_A32).i32(size - 1).op(Op.I32And, Op.I32Eqz, Op.I32And);
+    c.idx(Op.LocalGet, L_IX).i32(3).op(Op.I32Shl).idx(Op.LocalGet, P_TLB).op(Op.I32Add).mem(Op.I64Load, 3, tagTable);
+    c.idx(Op.LocalGet, L_VA).i64(-4096 | (size - 1)).op(Op.I64And, Op.I64Eq);
   }
 
   /** Leaves the machine byte address of the access (i32) from the entry's page offset table. */
