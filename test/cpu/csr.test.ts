@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Hart, Priv } from "../../src/cpu/riscv/hart.js";
 import { csrRead, csrWrite } from "../../src/cpu/riscv/csr.js";
+import { decode } from "../../src/cpu/riscv/decode.js";
 import { TRAP } from "../../src/cpu/riscv/trap.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
 import { Bus } from "../../src/devices/bus.js";
@@ -95,4 +96,29 @@ test("counters: readable in S/U only when enabled by mcounteren and scounteren",
   h.priv = Priv.U;
   assert.equal(csrRead(h, TIME, 0), 12345n);
   assert.equal(fault(() => csrRead(h, CYCLE, 0), h), 2);
+});
+
+test("CSR instructions on sstatus (their BigInt-free fast path) read and write what csrRead/csrWrite do", () => {
+  // csrrs/csrrc/csrrw a0, sstatus, a1 and the immediate forms with uimm 2 (SIE); rd = a0 (x10), rs1 = a1 (x11).
+  const insns = [0x1005a573, 0x1005b573, 0x10059573, 0x10016573, 0x10017573, 0x10015573];
+  for (const raw of insns) {
+    for (const fs of [0n, 3n << 13n]) {
+      const h = hart();
+      csrWrite(h, MSTATUS, fs | (1n << 18n) | (1n << 8n) | (1n << 3n), 0); // FS, SUM, SPP, MIE
+      const before = csrRead(h, SSTATUS, 0);
+      h.priv = Priv.S;
+      h.setX(11, 0xffff_ffff_0000_0002n); // SIE, and high bits no sstatus field has
+      const ins = decode(raw);
+      ins.exec(h, ins);
+      h.priv = Priv.M;
+      assert.equal(h.getX(10), before, `rd gets the old sstatus (${raw.toString(16)})`);
+      const funct3 = (raw >>> 12) & 3;
+      const operand = (raw >>> 14) & 1 ? 2n : 0xffff_ffff_0000_0002n;
+      const written = funct3 === 1 ? operand : funct3 === 2 ? before | operand : before & ~operand;
+      const writable = (1n << 1n) | (1n << 5n) | (1n << 8n) | (3n << 13n) | (1n << 18n) | (1n << 19n);
+      const expect = (before & ~writable) | (written & writable);
+      assert.equal(csrRead(h, SSTATUS, 0) & ~(1n << 63n), expect & ~(1n << 63n), `sstatus after ${raw.toString(16)}`);
+      assert.equal(csrRead(h, MSTATUS, 0) & (1n << 3n), 1n << 3n, "MIE untouched");
+    }
+  }
 });

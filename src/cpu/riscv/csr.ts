@@ -1,6 +1,7 @@
 import type { Hart } from "./hart.js";
 import { Priv } from "./hart.js";
 import { Cause } from "./trap.js";
+import { r } from "./i64.js";
 import { flushTranslations } from "./mmu.js";
 import { updatePmpRanges } from "./pmp.js";
 
@@ -94,6 +95,20 @@ export const enum Csr {
 export function readMstatus(h: Hart): bigint {
   const sd = (h.mstatus & MSTATUS_FS) === MSTATUS_FS ? 1n << 63n : 0n;
   return sd | (BigInt(MSTATUS_HI_XL) << 32n) | BigInt(h.mstatus >>> 0);
+}
+
+/**
+ * sstatus in int32 halves, without BigInt: r[0] = low word, r[1] = high word
+ * (UXL, SD). For the CSR instructions' fast path (exec/system.ts).
+ */
+export function readSstatusWords(h: Hart): void {
+  r[0] = h.mstatus & SSTATUS_MASK;
+  r[1] = (MSTATUS_HI_XL & 3) | ((h.mstatus & MSTATUS_FS) === MSTATUS_FS ? 1 << 31 : 0);
+}
+
+/** Writes sstatus from its low word (the high word is read-only). */
+export function writeSstatus(h: Hart, lo: number): void {
+  writeMstatus(h, lo, SSTATUS_MASK);
 }
 
 function writeMstatus(h: Hart, v: number, mask: number): void {
@@ -242,7 +257,7 @@ export function csrWrite(h: Hart, csr: number, v: bigint, raw: number): void {
       h.markFpDirty();
       return;
     case Csr.sstatus:
-      writeMstatus(h, lo, SSTATUS_MASK);
+      writeSstatus(h, lo);
       return;
     case Csr.sie:
       h.mie = (h.mie & ~h.mideleg) | (lo & h.mideleg & MIE_WRITABLE);

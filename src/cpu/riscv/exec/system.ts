@@ -8,7 +8,7 @@
 import type { Hart } from "../hart.js";
 import { Priv } from "../hart.js";
 import type { Insn } from "../insn.js";
-import { csrRead, csrWrite, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW } from "../csr.js";
+import { Csr, csrRead, csrWrite, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW, readSstatusWords, writeSstatus } from "../csr.js";
 import { Access, Cause, TRAP } from "../trap.js";
 import { mret as doMret, sret as doSret } from "../privileged.js";
 import { flushPage, flushTranslations } from "../mmu.js";
@@ -24,36 +24,65 @@ function setBig(h: Hart, rd: number, v: bigint): void {
   h.hi[2 * rd] = r[1];
 }
 
+const enum CsrOp {
+  Write,
+  Set,
+  Clear,
+}
+
+/**
+ * The CSR instructions on sstatus without BigInt: Linux masks and unmasks
+ * interrupts around every spinlock (csrrc/csrrs sstatus), the commonest CSR
+ * access by far. `v`: the operand's low word (sstatus has no writable high
+ * bits). Returns false when the general path must run.
+ */
+function sstatusFast(h: Hart, i: Insn, op: CsrOp, v: number, writes: boolean): boolean {
+  if (i.aux !== Csr.sstatus || h.priv === Priv.U) return false;
+  readSstatusWords(h);
+  const lo = r[0];
+  const hi = r[1];
+  if (writes) writeSstatus(h, op === CsrOp.Write ? v : op === CsrOp.Set ? lo | v : lo & ~v);
+  h.lo[2 * i.rd] = lo;
+  h.hi[2 * i.rd] = hi;
+  return true;
+}
+
 // CSR number in aux; rs1 is the source register or, for the *I forms, the 5-bit immediate.
 export const csrrw: E = (h, i) => {
+  if (sstatusFast(h, i, CsrOp.Write, h.lo[2 * i.rs1], true)) return;
   const v = toBig(h.lo[2 * i.rs1], h.hi[2 * i.rs1]);
   const old = csrRead(h, i.aux, i.raw);
   csrWrite(h, i.aux, v, i.raw);
   setBig(h, i.rd, old);
 };
 export const csrrs: E = (h, i) => {
+  if (sstatusFast(h, i, CsrOp.Set, h.lo[2 * i.rs1], i.rs1 !== 0)) return;
   const v = toBig(h.lo[2 * i.rs1], h.hi[2 * i.rs1]);
   const old = csrRead(h, i.aux, i.raw);
   if (i.rs1 !== 0) csrWrite(h, i.aux, old | v, i.raw);
   setBig(h, i.rd, old);
 };
 export const csrrc: E = (h, i) => {
+  if (sstatusFast(h, i, CsrOp.Clear, h.lo[2 * i.rs1], i.rs1 !== 0)) return;
   const v = toBig(h.lo[2 * i.rs1], h.hi[2 * i.rs1]);
   const old = csrRead(h, i.aux, i.raw);
   if (i.rs1 !== 0) csrWrite(h, i.aux, old & ~v, i.raw);
   setBig(h, i.rd, old);
 };
 export const csrrwi: E = (h, i) => {
+  if (sstatusFast(h, i, CsrOp.Write, i.rs1, true)) return;
   const old = csrRead(h, i.aux, i.raw);
   csrWrite(h, i.aux, BigInt(i.rs1), i.raw);
   setBig(h, i.rd, old);
 };
 export const csrrsi: E = (h, i) => {
+  if (sstatusFast(h, i, CsrOp.Set, i.rs1, i.rs1 !== 0)) return;
   const old = csrRead(h, i.aux, i.raw);
   if (i.rs1 !== 0) csrWrite(h, i.aux, old | BigInt(i.rs1), i.raw);
   setBig(h, i.rd, old);
 };
 export const csrrci: E = (h, i) => {
+  if (sstatusFast(h, i, CsrOp.Clear, i.rs1, i.rs1 !== 0)) return;
   const old = csrRead(h, i.aux, i.raw);
   if (i.rs1 !== 0) csrWrite(h, i.aux, old & ~BigInt(i.rs1), i.raw);
   setBig(h, i.rd, old);
