@@ -33,6 +33,19 @@ TEST_BEGIN
   AMO_CHECK(16, amoxor.w, 0, -1, 0, 0xffffffff)
   AMO_CHECK(17, amoand.w, -1, 0x0f0f0f0f, 0xffffffffffffffff, 0xffffffff0f0f0f0f)
   AMO_CHECK(18, amoor.w, 0, 0x80000000, 0, 0x80000000)
+  # an AMO that rewrites code, on a page the read TLB maps: the write must
+  # be noted, so that the instruction's new bits run after FENCE.I (the
+  # first FENCE.I re-checks all code anyway; the second relies on the note)
+  fence.i
+  la s1, patched
+  lw t0, 0(s1)
+  jal patched
+  CHECK(48, a0, 1)
+  li t1, 0x00200513            # addi a0, zero, 2
+  amoswap.w zero, t1, (s1)
+  fence.i
+  jal patched
+  CHECK(49, a0, 2)
 
   # --- LR/SC: success writes and returns 0; a second SC without a new LR fails
   li t0, 10
@@ -98,6 +111,10 @@ skip:
   addi t0, t0, 4
   csrw mepc, t0
   mret
+  .align 2
+patched:
+  addi a0, zero, 1
+  ret
   .align 2
 record:
   csrr s2, mcause

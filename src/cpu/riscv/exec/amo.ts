@@ -8,16 +8,20 @@
 import type { Hart } from "../hart.js";
 import type { Insn } from "../insn.js";
 import { Access, Cause } from "../trap.js";
-import { r } from "../i64.js";
 import { tlbHit, tlbIndex } from "../tlb.js";
 
 type E = (h: Hart, i: Insn) => void;
 
 /**
+ * The physical address amoTarget leaves for noteWrite, or -1 when a write-TLB
+ * hit says the page needs no note (tlb.ts fills write entries only for such
+ * pages). A number, not an int32 scratch: RAM's addresses reach 2^31 and beyond.
+ */
+let notePa = -1;
+
+/**
  * Checks alignment, translates for `access` (the data TLB first), and returns
- * the machine index (int32 units) of the word. Leaves in r[0] the physical
- * address to note the write at, or -1 when a write-TLB hit says the page
- * needs no note (tlb.ts fills write entries only for such pages).
+ * the machine index (int32 units) of the word; sets notePa.
  */
 function amoTarget(h: Hart, i: Insn, size: number, access: Access): number {
   const lo = h.lo[2 * i.rs1];
@@ -26,20 +30,20 @@ function amoTarget(h: Hart, i: Insn, size: number, access: Access): number {
   const t = h.dtlb;
   const idx = tlbIndex(lo);
   if (tlbHit(access === Access.Write ? t.wTag : t.rTag, lo, hi)) {
-    r[0] = -1;
+    notePa = -1;
     return ((access === Access.Write ? t.wOff[idx] : t.rOff[idx]) + (lo & 4095)) >>> 2;
   }
   const pa = h.translateData(lo, hi, access, size);
   const off = h.mem.machinePageOffset(pa - (pa % 4096));
   // AMOs and LR/SC are supported on RAM only (device regions lack the atomic PMA).
   if (off < 0) h.raise(access === Access.Read ? Cause.LoadAccessFault : Cause.StoreAccessFault, lo, hi);
-  r[0] = pa;
+  notePa = pa;
   return (off + (pa % 4096)) >>> 2;
 }
 
-/** Notes an AMO's write for code and dirty tracking unless its page needs none (r[0] = -1). */
+/** Notes an AMO's write for code and dirty tracking unless its page needs none (notePa = -1). */
 function noteWrite(h: Hart, size: number): void {
-  if (r[0] >= 0) h.mem.noteWrite(r[0], size);
+  if (notePa >= 0) h.mem.noteWrite(notePa, size);
 }
 
 let i64view: BigInt64Array | undefined;
