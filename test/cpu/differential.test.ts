@@ -1,6 +1,7 @@
-// One semantics, two engines: random RV64 instruction streams (ALU, M,
-// loads and stores — aligned, misaligned and out of RAM —, forward branches
-// and jumps, CSR accesses, ECALL and illegal instructions that trap) run on
+// One semantics, two engines: random RV64 instruction streams (ALU, M, Zba,
+// Zbb, Zbs, loads and stores — aligned, misaligned and out of RAM —, forward
+// branches and jumps, CSR accesses, ECALL and illegal instructions that
+// trap) over registers and data full of corner values run on
 // the interpreter and on the translator in lockstep, block by block, and
 // every architectural register, pc, instret, trap CSR and the data memory
 // must agree. At least 10^6 random instructions per run.
@@ -44,14 +45,56 @@ function B(f3: number, off: number): number {
 function J(off: number): number {
   return (((((off >> 20) & 1) << 31) | (((off >> 1) & 0x3ff) << 21) | (((off >> 11) & 1) << 20) | (((off >> 12) & 0xff) << 12) | (reg() << 7) | 0x6f) >>> 0);
 }
+/** Values at the edges of the operations: signs, word boundaries, all ones. */
+const CORNERS = [0n, 1n, -1n, 1n << 63n, (1n << 63n) - 1n, 0x8000_0000n, 0xffff_ffffn, 0x7fff_ffffn, -0x8000_0000n, 0xffffn, 0x80n];
+/** A register or data value: random, a corner value, or bytes half of which are zero (orc.b). */
+function value(): bigint {
+  switch (rnd(3)) {
+    case 0: return BigInt.asUintN(64, CORNERS[rnd(CORNERS.length)]);
+    case 1: {
+      let v = 0n;
+      for (let b = 0; b < 8; b++) v = (v << 8n) | BigInt(rnd(2) === 0 ? 0 : [1, 0x80, 0xff, rnd(256)][rnd(4)]);
+      return v;
+    }
+    default: return (BigInt(rnd(2 ** 32)) << 32n) | BigInt(rnd(2 ** 32));
+  }
+}
 const imm12 = (): number => [0, 1, -1, 2047, -2048, 0x7ff, rnd(4096) - 2048][rnd(7)];
 /** A memory offset from x31: usually inside the data area, sometimes misaligned, sometimes far outside RAM. */
 const memOff = (): number => (rnd(16) === 0 ? rnd(4096) - 2048 : rnd(256) * 8 + [0, 0, 0, 1, 2, 4, 3, 6][rnd(8)]);
 
+/** Zba, Zbb and Zbs register-register instructions: funct7, funct3 and opcode (OP or OP-32). */
+const BITMANIP_RR: [number, number, number][] = [
+  [0x20, 4, 0x33], [0x20, 6, 0x33], [0x20, 7, 0x33], // xnor, orn, andn
+  [0x10, 2, 0x33], [0x10, 4, 0x33], [0x10, 6, 0x33], // sh1add, sh2add, sh3add
+  [0x05, 4, 0x33], [0x05, 5, 0x33], [0x05, 6, 0x33], [0x05, 7, 0x33], // min, minu, max, maxu
+  [0x30, 1, 0x33], [0x30, 5, 0x33], // rol, ror
+  [0x24, 1, 0x33], [0x24, 5, 0x33], [0x34, 1, 0x33], [0x14, 1, 0x33], // bclr, bext, binv, bset
+  [0x04, 0, 0x3b], [0x10, 2, 0x3b], [0x10, 4, 0x3b], [0x10, 6, 0x3b], // add.uw, sh1add.uw, sh2add.uw, sh3add.uw
+  [0x30, 1, 0x3b], [0x30, 5, 0x3b], // rolw, rorw
+];
+
+/** Zba, Zbb and Zbs instructions with an immediate field (funct12, or funct6 and shamt). */
+function bitmanipImm(): number {
+  const sh = rnd(64);
+  const forms: [number, number, number][] = [
+    [1, 0x13, 0x600 | [0, 1, 2, 4, 5][rnd(5)]], // clz, ctz, cpop, sext.b, sext.h
+    [1, 0x13, [0x480, 0x680, 0x280][rnd(3)] | sh], // bclri, binvi, bseti
+    [5, 0x13, [0x600, 0x480][rnd(2)] | sh], // rori, bexti
+    [5, 0x13, [0x287, 0x6b8][rnd(2)]], // orc.b, rev8
+    [1, 0x1b, 0x080 | sh], // slli.uw
+    [1, 0x1b, 0x600 | rnd(3)], // clzw, ctzw, cpopw
+    [5, 0x1b, 0x600 | (sh & 31)], // roriw
+    [4, 0x3b, 0x080], // zext.h (OP-32, rs2 = 0)
+  ];
+  const [f3, op, imm] = forms[rnd(forms.length)];
+  return Iimm(f3, op, imm);
+}
+
 /** One random instruction at index k of the stream (branches and jumps only forward, inside the stream). */
 function randomInsn(k: number): number {
   const fwd = (): number => 4 * (1 + rnd(Math.max(1, Math.min(12, CODE_INSNS - k))));
-  switch (rnd(24)) {
+  switch (rnd(27)) {
     case 0: case 1: case 2: {
       const ops: [number, number][] = [[0, 0], [0x20, 0], [0, 1], [0, 2], [0, 3], [0, 4], [0, 5], [0x20, 5], [0, 6], [0, 7], [1, 0], [1, 1], [1, 2], [1, 3], [1, 4], [1, 5], [1, 6], [1, 7]];
       const [f7, f3] = ops[rnd(ops.length)];
@@ -84,6 +127,11 @@ function randomInsn(k: number): number {
     case 20: return Iimm([1, 2, 3][rnd(3)], 0x73, 0x340); // csrrw/csrrs/csrrc on mscratch
     case 21: return rnd(4) === 0 ? 0x00000073 : Iimm(2, 0x73, 0xc02, 0); // ecall, or csrr instret
     case 22: return rnd(2) === 0 ? 0xffffffff : 0x0000100f; // an illegal encoding, or fence.i
+    case 23: case 24: {
+      const [f7, f3, op] = BITMANIP_RR[rnd(BITMANIP_RR.length)];
+      return R(f7, f3, op);
+    }
+    case 25: return bitmanipImm();
     default: return 0x00000013; // nop
   }
 }
@@ -139,8 +187,8 @@ test("interpreter and translator agree on 10^6 random instructions", { timeout: 
       code[k] = rnd(40) === 0 ? Iimm(0, 0x67, 4 * target - 2048, CODE_REG) : randomInsn(k);
     }
     code[CODE_INSNS] = 0x0000006f; // j .
-    const init = Array.from({ length: 32 }, () => BigInt.asUintN(64, (BigInt(rnd(2 ** 32)) << 32n) | BigInt(rnd(2 ** 32))));
-    const data = Uint8Array.from({ length: 4096 }, () => rnd(256));
+    const init = Array.from({ length: 32 }, value);
+    const data = new Uint8Array(BigUint64Array.from({ length: 512 }, value).buffer);
     const a = machine(0, code, init, data);
     const b = machine(1, code, init, data);
     // A first run finds the stream's blocks; they are compiled (in batches, as in a VM), and the

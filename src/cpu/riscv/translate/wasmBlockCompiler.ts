@@ -245,6 +245,105 @@ const riW = (op: Op): Emit => (g, i) => {
   g.set(i.rd);
 };
 
+/** rd = op(rs1): the unary Zbb instructions. */
+const un = (...ops: Op[]): Emit => (g, i) => {
+  g.get(i.rs1);
+  g.c.op(...ops);
+  g.set(i.rd);
+};
+
+/** rd = op(rs1[31:0]) zero-extended: clzw, ctzw, cpopw (results 0..32). */
+const unW = (op: Op): Emit => un(Op.I32WrapI64, op, Op.I64ExtendI32U);
+
+/** rd = rs1 op ~rs2: andn, orn, and xnor as rs1 ^ ~rs2. */
+const rrNot = (op: Op): Emit => (g, i) => {
+  g.get(i.rs1);
+  g.get(i.rs2);
+  g.c.i64(-1).op(Op.I64Xor, op);
+  g.set(i.rd);
+};
+
+/** rd = (rs1 cmp rs2) ? rs1 : rs2: min, max and their unsigned forms (select's operands, then rr's). */
+const pick = (cmp: Op): Emit => {
+  const choose = rr(cmp, Op.Select);
+  return (g, i) => {
+    g.get(i.rs1);
+    g.get(i.rs2);
+    choose(g, i);
+  };
+};
+
+/** Pushes rs1, zero-extended from its low word for the Zba .uw forms. */
+function base(g: Gen, i: Insn, uw: boolean): void {
+  g.get(i.rs1);
+  if (uw) g.c.op(Op.I32WrapI64, Op.I64ExtendI32U);
+}
+
+/** shNadd(.uw), add.uw (n = 0): rd = (rs1 << n) + rs2. */
+const shadd = (n: number, uw: boolean): Emit => (g, i) => {
+  base(g, i, uw);
+  if (n > 0) g.c.i64(n).op(Op.I64Shl);
+  g.get(i.rs2);
+  g.c.op(Op.I64Add);
+  g.set(i.rd);
+};
+
+const LOW7 = 0x7f7f_7f7f_7f7f_7f7fn;
+const HIGH1 = 0x8080_8080_8080_8080n;
+
+/**
+ * orc.b (Unprivileged ISA ch. 28): each byte becomes 0xff when nonzero, else
+ * 0x00, without branches. Bit 7 of ((x & 0x7f..) + 0x7f..) | x is set
+ * exactly in the nonzero bytes (the sum of two 7-bit values stays in its
+ * byte); moved to bit 0 and times 0xff, it fills its byte.
+ */
+const orcB: Emit = (g, i) => {
+  const c = g.c;
+  g.get(i.rs1);
+  c.idx(Op.LocalTee, L_T).i64(LOW7).op(Op.I64And).i64(LOW7).op(Op.I64Add).idx(Op.LocalGet, L_T).op(Op.I64Or);
+  c.i64(HIGH1).op(Op.I64And).i64(7).op(Op.I64ShrU).i64(0xff).op(Op.I64Mul);
+  g.set(i.rd);
+};
+
+/** rev8: swaps the bytes of each halfword, then the halfwords of each word, then the two words. */
+const rev8: Emit = (g, i) => {
+  const c = g.c;
+  g.get(i.rs1);
+  c.idx(Op.LocalSet, L_T);
+  for (const [sh, m] of [[8, 0x00ff_00ff_00ff_00ffn], [16, 0x0000_ffff_0000_ffffn]] as const) {
+    c.idx(Op.LocalGet, L_T).i64(sh).op(Op.I64ShrU).i64(m).op(Op.I64And);
+    c.idx(Op.LocalGet, L_T).i64(m).op(Op.I64And).i64(sh).op(Op.I64Shl, Op.I64Or).idx(Op.LocalSet, L_T);
+  }
+  c.idx(Op.LocalGet, L_T).i64(32).op(Op.I64Rotl);
+  g.set(i.rd);
+};
+
+/** Pushes a Zbs bit index: rs2 (WebAssembly takes shift counts modulo 64) or the immediate. */
+function bitIndex(g: Gen, i: Insn, imm: boolean): void {
+  if (imm) g.c.i64(i.imm);
+  else g.get(i.rs2);
+}
+
+/**
+ * bset, binv, bclr and their immediate forms: rd = rs1 op mask, the mask
+ * 1 << index, or ~(1 << index) to clear, which is rotl(-2, index).
+ */
+const bit = (op: Op, imm: boolean): Emit => (g, i) => {
+  g.get(i.rs1);
+  g.c.i64(op === Op.I64And ? -2 : 1);
+  bitIndex(g, i, imm);
+  g.c.op(Op.I64Rotl, op);
+  g.set(i.rd);
+};
+
+/** bext(i): rd = (rs1 >> index) & 1. */
+const bext = (imm: boolean): Emit => (g, i) => {
+  g.get(i.rs1);
+  bitIndex(g, i, imm);
+  g.c.op(Op.I64ShrU).i64(1).op(Op.I64And);
+  g.set(i.rd);
+};
+
 /** Conditional branch: ends the block with the taken or fall-through pc. */
 const branch = (cmp: Op): Emit => (g, i) => {
   g.pc(i.imm);
@@ -403,6 +502,46 @@ const EMIT = new Map<Exec, Emit>([
   [I.divuw, divide(Op.I64DivU, "u")],
   [I.remw, divide(Op.I64RemS, "s")],
   [I.remuw, divide(Op.I64RemU, "u")],
+  [I.add_uw, shadd(0, true)],
+  [I.sh1add, shadd(1, false)],
+  [I.sh2add, shadd(2, false)],
+  [I.sh3add, shadd(3, false)],
+  [I.sh1add_uw, shadd(1, true)],
+  [I.sh2add_uw, shadd(2, true)],
+  [I.sh3add_uw, shadd(3, true)],
+  [I.slli_uw, (g, i) => { base(g, i, true); g.c.i64(i.imm).op(Op.I64Shl); g.set(i.rd); }],
+  [I.andn, rrNot(Op.I64And)],
+  [I.orn, rrNot(Op.I64Or)],
+  [I.xnor, rrNot(Op.I64Xor)],
+  [I.clz, un(Op.I64Clz)],
+  [I.ctz, un(Op.I64Ctz)],
+  [I.cpop, un(Op.I64Popcnt)],
+  [I.clzw, unW(Op.I32Clz)],
+  [I.ctzw, unW(Op.I32Ctz)],
+  [I.cpopw, unW(Op.I32Popcnt)],
+  [I.max, pick(Op.I64GtS)],
+  [I.maxu, pick(Op.I64GtU)],
+  [I.min, pick(Op.I64LtS)],
+  [I.minu, pick(Op.I64LtU)],
+  [I.sext_b, un(Op.I64Extend8S)],
+  [I.sext_h, un(Op.I64Extend16S)],
+  [I.zext_h, (g, i) => { g.get(i.rs1); g.c.i64(0xffff).op(Op.I64And); g.set(i.rd); }],
+  [I.rol, rr(Op.I64Rotl)],
+  [I.ror, rr(Op.I64Rotr)],
+  [I.rori, ri(Op.I64Rotr)],
+  [I.rolw, rrW(Op.I32Rotl)],
+  [I.rorw, rrW(Op.I32Rotr)],
+  [I.roriw, riW(Op.I32Rotr)],
+  [I.orc_b, orcB],
+  [I.rev8, rev8],
+  [I.bclr, bit(Op.I64And, false)],
+  [I.binv, bit(Op.I64Xor, false)],
+  [I.bset, bit(Op.I64Or, false)],
+  [I.bext, bext(false)],
+  [I.bclri, bit(Op.I64And, true)],
+  [I.binvi, bit(Op.I64Xor, true)],
+  [I.bseti, bit(Op.I64Or, true)],
+  [I.bexti, bext(true)],
   [S.fence, () => undefined], // plain loads and stores of one thread are already ordered; AMOs use Atomics
 ]);
 
