@@ -168,8 +168,11 @@ export class Hart {
   tmpLo = 0;
   tmpHi = 0;
 
-  // --- decoded code cache: physical page -> blocks by halfword offset ---
-  private readonly blocks = new Map<number, (Block | undefined)[]>();
+  // --- decoded code cache: guest RAM page index -> blocks by halfword offset ---
+  // (An array, not a Map: physical addresses pass 2^31, and a Map keyed by them hashes heap numbers.)
+  private readonly blocks: ((Block | undefined)[] | undefined)[];
+  /** Page indices with an entry in `blocks`. */
+  private readonly codePageIndices = new Set<number>();
   /**
    * Jump cache, per regime: virtual pc -> Block. An entry counts only while
    * its epoch is `jumpEpoch`, so forgetting every entry (satp writes, global
@@ -208,6 +211,7 @@ export class Hart {
   ) {
     this.mem = mem;
     this.bus = bus;
+    this.blocks = new Array<(Block | undefined)[] | undefined>(Math.ceil(mem.size / 4096)).fill(undefined);
     this.u8 = mem.u8;
     this.u16 = mem.u16;
     this.i32 = mem.i32;
@@ -487,10 +491,12 @@ export class Hart {
   blockAt(pc: number): Block {
     const pa = this.fetchPhys(pc);
     const page = pa - (pa % 4096);
-    let slots = this.blocks.get(page);
+    const pi = this.mem.pageIndex(page);
+    let slots = this.blocks[pi];
     if (slots === undefined) {
       slots = new Array<Block | undefined>(2048); // preallocated: see jmpCache
-      this.blocks.set(page, slots);
+      this.blocks[pi] = slots;
+      this.codePageIndices.add(pi);
       this.mem.markCode(page);
       for (const t of this.tlbs) t.flushWritesTo(this.mem.machinePageOffset(page));
     }
@@ -538,8 +544,7 @@ export class Hart {
   }
 
   private invalidateCodePage(guestPage: number): void {
-    const page = this.mem.base + guestPage * 4096;
-    const slots = this.blocks.get(page);
+    const slots = this.blocks[guestPage];
     if (slots === undefined) return;
     let chained = false;
     for (const b of slots) {
@@ -549,7 +554,8 @@ export class Hart {
       if (b.index >= 0) chained = true;
     }
     if (chained) this.wasm?.forgetJumps();
-    this.blocks.delete(page);
+    this.blocks[guestPage] = undefined;
+    this.codePageIndices.delete(guestPage);
   }
 
   /**
@@ -625,19 +631,19 @@ export class Hart {
     b.valid = false;
     this.wasm?.setLive(b, false);
     if (b.index >= 0) this.wasm?.forgetJumps();
-    const page = b.paddr - (b.paddr % 4096);
-    const slots = this.blocks.get(page);
+    const slots = this.blocks[this.mem.pageIndex(b.paddr)];
     if (slots !== undefined) slots[(b.paddr % 4096) >>> 1] = undefined;
     return false;
   }
 
   /** Forgets all decoded and translated code (a hart starting afresh, a full translation cache). */
   flushCode(): void {
-    for (const [page, slots] of this.blocks) {
-      for (const b of slots) if (b !== undefined) b.valid = false;
-      this.mem.pageFlags[this.mem.pageIndex(page)] &= ~PAGE_CODE;
+    for (const pi of this.codePageIndices) {
+      for (const b of this.blocks[pi]!) if (b !== undefined) b.valid = false;
+      this.blocks[pi] = undefined;
+      this.mem.pageFlags[pi] &= ~PAGE_CODE;
     }
-    this.blocks.clear();
+    this.codePageIndices.clear();
     this.translated = 0;
     this.wasm?.clear();
     for (let i = 0; i < 4; i++) this.jmpCache[i].fill(undefined); // let the dropped blocks go
