@@ -1,7 +1,7 @@
 // One semantics, two engines: random RV64 instruction streams (ALU, M, Zba,
-// Zbb, Zbs, loads and stores — aligned, misaligned and out of RAM —, forward
-// branches and jumps, CSR accesses, ECALL and illegal instructions that
-// trap) over registers and data full of corner values run on
+// Zbb, Zbs, loads, stores and AMOs — aligned, misaligned and out of RAM —,
+// LR/SC, forward branches and jumps, CSR accesses, ECALL and illegal
+// instructions that trap) over registers and data full of corner values run on
 // the interpreter and on the translator in lockstep, block by block, and
 // every architectural register, pc, instret, trap CSR and the data memory
 // must agree. At least 10^6 random instructions per run.
@@ -19,11 +19,15 @@ const HANDLER = RAM + 0x7_0000;
 /**
  * x31 holds the data base, x30 is the trap handler's scratch and x29 points
  * 2 KiB into the code (so `jalr rd, imm(x29)` reaches every instruction):
- * streams never write them.
+ * streams never write them. x28 holds the address of an AMO, LR or SC, and
+ * only the ADDI before one writes it: always in the data area, so that an
+ * AMO entered by a branch past its ADDI cannot change the code (the first,
+ * translating run would leave the lockstep run other code).
  */
 const BASE = 31;
 const SCRATCH = 30; // written only by the trap handler below
 const CODE_REG = 29;
+const AMO_REG = 28;
 
 let seed = 0x1234_5678;
 function rnd(n: number): number {
@@ -32,11 +36,11 @@ function rnd(n: number): number {
   seed ^= seed << 5;
   return (seed >>> 0) % n;
 }
-const reg = (): number => rnd(Math.min(CODE_REG, SCRATCH, BASE)); // x0..x28
+const reg = (): number => rnd(Math.min(AMO_REG, CODE_REG, SCRATCH, BASE)); // x0..x27
 const src = (): number => (rnd(8) === 0 ? BASE : reg());
 
 const R = (f7: number, f3: number, op: number): number => ((f7 << 25) | (src() << 20) | (src() << 15) | (f3 << 12) | (reg() << 7) | op) >>> 0;
-const Iimm = (f3: number, op: number, imm: number, rs1 = src()): number => (((imm & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (reg() << 7) | op) >>> 0;
+const Iimm = (f3: number, op: number, imm: number, rs1 = src(), rd = reg()): number => (((imm & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op) >>> 0;
 const Simm = (f3: number, imm: number, rs1: number): number =>
   ((((imm >> 5) & 0x7f) << 25) | (src() << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 0x1f) << 7) | 0x23) >>> 0;
 function B(f3: number, off: number): number {
@@ -89,6 +93,33 @@ function bitmanipImm(): number {
   ];
   const [f3, op, imm] = forms[rnd(forms.length)];
   return Iimm(f3, op, imm);
+}
+
+/** AMO funct5 values: the nine AMOs, LR and SC. */
+const AMO_F5 = [0x00, 0x01, 0x04, 0x08, 0x0c, 0x10, 0x14, 0x18, 0x1c, 0x02, 0x03];
+
+/**
+ * An AMO, LR or SC (.w or .d, random aq/rl) at x31 + an offset put in x28
+ * by the ADDI before it: usually an aligned word of the data area, sometimes
+ * one misaligned for its size, sometimes anywhere within 2 KiB.
+ */
+function amoPair(): number[] {
+  const off = rnd(8) === 0 ? rnd(4096) - 2048 : rnd(256) * 8 + [0, 0, 0, 0, 4, 4, 1, 2][rnd(8)];
+  const f5 = AMO_F5[rnd(AMO_F5.length)];
+  const rs2 = f5 === 0x02 ? 0 : src();
+  const amo = (f5 << 27) | (rnd(4) << 25) | (rs2 << 20) | (AMO_REG << 15) | ((2 + rnd(2)) << 12) | (reg() << 7) | 0x2f;
+  return [Iimm(0, 0x13, off, BASE, AMO_REG), amo >>> 0];
+}
+
+/** The next instructions at index k of the stream: usually one, an address and an AMO, or an indirect jump forward. */
+function randomInsns(k: number): number[] {
+  const kind = rnd(40);
+  if (kind === 0) {
+    // jalr rd, imm(x29) (x29 = code + 2048).
+    const target = k + 1 + rnd(Math.min(12, CODE_INSNS - k));
+    return [Iimm(0, 0x67, 4 * target - 2048, CODE_REG)];
+  }
+  return kind <= 3 ? amoPair() : [randomInsn(k)];
 }
 
 /** One random instruction at index k of the stream (branches and jumps only forward, inside the stream). */
@@ -155,6 +186,7 @@ function reset(h: Hart, init: bigint[], data: Uint8Array): void {
   for (let r = 1; r < 32; r++) h.setX(r, init[r]);
   h.setX(BASE, BigInt(DATA));
   h.setX(CODE_REG, BigInt(RAM + 2048));
+  h.setX(AMO_REG, BigInt(DATA));
   h.priv = Priv.M;
   h.mtvec = BigInt(HANDLER);
   h.pmpaddr[0] = (1n << 54n) - 1n;
@@ -181,11 +213,7 @@ test("interpreter and translator agree on 10^6 random instructions", { timeout: 
   const end = RAM + 4 * CODE_INSNS;
   while (total < 1_000_000) {
     const code = new Uint32Array(CODE_INSNS + 1);
-    for (let k = 0; k < CODE_INSNS; k++) {
-      // jalr rd, imm(x29): an indirect jump forward (x29 = code + 2048).
-      const target = k + 1 + rnd(Math.min(12, CODE_INSNS - k));
-      code[k] = rnd(40) === 0 ? Iimm(0, 0x67, 4 * target - 2048, CODE_REG) : randomInsn(k);
-    }
+    for (let k = 0; k < CODE_INSNS; ) for (const w of randomInsns(k)) if (k < CODE_INSNS) code[k++] = w;
     code[CODE_INSNS] = 0x0000006f; // j .
     const init = Array.from({ length: 32 }, value);
     const data = new Uint8Array(BigUint64Array.from({ length: 512 }, value).buffer);

@@ -33,6 +33,37 @@ TEST_BEGIN
   AMO_CHECK(16, amoxor.w, 0, -1, 0, 0xffffffff)
   AMO_CHECK(17, amoand.w, -1, 0x0f0f0f0f, 0xffffffffffffffff, 0xffffffff0f0f0f0f)
   AMO_CHECK(18, amoor.w, 0, 0x80000000, 0, 0x80000000)
+  # .w operands: the upper half of rs2 is ignored
+  AMO_CHECK(19, amomin.w, 5, 0x00000001fffffffe, 5, 0x00000000fffffffe)
+  AMO_CHECK(40, amomaxu.w, 0xffffffff00000001, 0x7fffffff00000002, 1, 0xffffffff00000002)
+  AMO_CHECK(41, amomax.d, -3, -3, -3, -3)
+  # rd = x0 discards the old value; rd = rs2 receives it after the operand was used
+  li t0, 5
+  sd t0, 0(s0)
+  li t1, 7
+  amoadd.d zero, t1, (s0)
+  ld a1, 0(s0)
+  CHECK(42, a1, 12)
+  amoswap.d t1, t1, (s0)
+  CHECK(43, t1, 12)
+  ld a1, 0(s0)
+  CHECK(44, a1, 7)
+  # the first access to a page (a TLB miss), then a second one
+  la s1, fresh
+  li t1, 2
+  amoadd.d a0, t1, (s1)
+  CHECK(45, a0, 40)
+  amoadd.d a0, t1, (s1)
+  CHECK(46, a0, 42)
+  # a loop of AMOs
+  sd zero, 0(s0)
+  li t0, 100
+  li t1, 3
+1: amoadd.w zero, t1, (s0)
+  addi t0, t0, -1
+  bnez t0, 1b
+  ld a1, 0(s0)
+  CHECK(47, a1, 300)
   # an AMO that rewrites code, on a page the read TLB maps: the write must
   # be noted, so that the instruction's new bits run after FENCE.I (the
   # first FENCE.I re-checks all code anyway; the second relies on the note)
@@ -127,4 +158,6 @@ record:
   .data
   .align 4
 word: .dword 0, 0
+  .align 12
+fresh: .dword 40
 TEST_END

@@ -10,9 +10,10 @@
  *   or read them (slow paths, semantic calls).
  *   RV64's integer operations are WebAssembly's i64 ones (shift amounts are
  *   taken modulo 64 by both, Unprivileged ISA §4.2).
- * - Loads and stores inline the software TLB's fast path: the TlbSet of the
- *   current data regime sits in the same memory (its offset is the second
- *   argument), and guest RAM is indexed by machine offset.
+ * - Loads, stores and AMOs inline the software TLB's fast path: the TlbSet
+ *   of the current data regime sits in the same memory (its offset is the
+ *   second argument), and guest RAM is indexed by machine offset. AMOs use
+ *   WebAssembly's atomics, as other harts' threads share that memory.
  * - Everything without a template here calls its semantic function from exec/
  *   through the `ex` import, so there is one semantics; the differential test
  *   holds this file to it.
@@ -35,6 +36,7 @@
 import type { Block, Hart } from "../hart.js";
 import { F_ENDS_BLOCK, F_SYSTEM, type Exec, type Insn } from "../insn.js";
 import * as I from "../exec/int.js";
+import * as A from "../exec/amo.js";
 import * as S from "../exec/system.js";
 import { Csr } from "../csr.js";
 import { selectInterrupt } from "../privileged.js";
@@ -43,7 +45,7 @@ import {
 } from "../hartState.js";
 import { BLOCK_PARAMS, BLOCK_TYPE, dispatchModule, emitJumpProbe, EPOCHS, type Dispatch } from "./wasmDispatch.js";
 import { TLB_MASK, TLB_ROFF, TLB_RTAG, TLB_WOFF, TLB_WTAG } from "../tlb.js";
-import { Code, encodeModule, Misc, Op, VOID, Val, type FuncSpec, type FuncType } from "./wasmWriter.js";
+import { Atomic, Code, encodeModule, Misc, Op, VOID, Val, type FuncSpec, type FuncType } from "./wasmWriter.js";
 
 const TYPES: FuncType[] = [
   { params: BLOCK_PARAMS, results: [Val.F64] }, // BLOCK_TYPE: a block, and the module's chain function
@@ -123,8 +125,14 @@ class Gen {
     this.dirty.add(rd);
   }
 
+  /** Pushes register r (32: the x0 write sink) from the state area. */
+  saved(r: number): void {
+    this.c.i32(0).mem(Op.I64Load, 3, this.stateBase + STATE_X + 8 * r);
+  }
+
   load(r: number): void {
-    this.c.i32(0).mem(Op.I64Load, 3, this.stateBase + STATE_X + 8 * r).idx(Op.LocalSet, this.local[r]);
+    this.saved(r);
+    this.c.idx(Op.LocalSet, this.local[r]);
   }
 
   store(r: number): void {
@@ -187,6 +195,14 @@ class Gen {
     c.i32(0).i32(EXIT_SLOW).mem(Op.I32Store, 2, this.stateBase + STATE_EXIT);
     this.pc();
     c.op(Op.Return, Op.End);
+  }
+
+  /** Calls the current instruction's semantic function through import `fn` (`ex` or `sys`); leaves the next pc. */
+  callOut(fn: number): void {
+    this.spill();
+    this.c.i32(this.block).i32(this.k);
+    this.pc();
+    this.c.idx(Op.Call, fn);
   }
 }
 
@@ -343,6 +359,78 @@ const bext = (imm: boolean): Emit => (g, i) => {
   g.c.op(Op.I64ShrU).i64(1).op(Op.I64And);
   g.set(i.rd);
 };
+
+/** The memory word of an AMO: .w works on i32 and sign-extends what it returns, .d on i64. */
+interface Width {
+  size: 4 | 8;
+  /** From i64 to the word's type, and back with sign extension. */
+  narrow: Op[];
+  widen: Op[];
+  load: Atomic;
+  cmpxchg: Atomic;
+}
+const WORD: Width = { size: 4, narrow: [Op.I32WrapI64], widen: [Op.I64ExtendI32S], load: Atomic.I32Load, cmpxchg: Atomic.I32RmwCmpxchg };
+const DOUBLE: Width = { size: 8, narrow: [], widen: [], load: Atomic.I64Load, cmpxchg: Atomic.I64RmwCmpxchg };
+
+/**
+ * An AMO (Unprivileged ISA, "A" extension) with the write TLB's fast path:
+ * when the page is mapped for writing and rs1 is aligned, `rmw` does it at
+ * the machine address on the stack with WebAssembly's atomics (the memory is
+ * shared with the other harts' threads) and leaves the old value as i64.
+ * The page needs no write note: tlb.ts maps only such pages for writing.
+ * Anything else runs the semantic function, which raises the misaligned
+ * trap, walks the page table or faults exactly as the interpreter does.
+ */
+function amo(w: Width, rmw: (g: Gen, i: Insn) => void): Emit {
+  return (g, i) => {
+    const c = g.c;
+    g.address(i);
+    g.hit(TLB_WTAG, w.size);
+    c.op(Op.If, Val.I64);
+    g.hostAddress(TLB_WOFF);
+    rmw(g, i);
+    c.op(Op.Else);
+    g.callOut(F_EX);
+    c.op(Op.Drop);
+    g.saved(i.rd);
+    c.op(Op.End);
+    g.set(i.rd);
+  };
+}
+
+/** amoswap, amoadd, amoand, amoor, amoxor: one atomic read-modify-write. */
+const amoRmw = (w: Width, op: Atomic): Emit =>
+  amo(w, (g, i) => {
+    g.get(i.rs2);
+    g.c.op(...w.narrow).atomic(op, ALIGN[w.size]).op(...w.widen);
+  });
+
+/**
+ * amomin, amomax and their unsigned forms: compare-and-swap until no other
+ * hart wrote in between (as exec/amo.ts does); `cmp`(old, rs2) keeps the old
+ * value. L_IX holds the machine address, L_T the old value, L_VA what the
+ * compare-exchange found there.
+ */
+const amoMinMax = (w: Width, cmp: Op): Emit =>
+  amo(w, (g, i) => {
+    const c = g.c;
+    const old = (): void => void c.idx(Op.LocalGet, L_T).op(...w.narrow);
+    const rs2 = (): void => {
+      g.get(i.rs2);
+      c.op(...w.narrow);
+    };
+    c.idx(Op.LocalTee, L_IX).atomic(w.load, ALIGN[w.size]).op(...w.widen).idx(Op.LocalSet, L_T);
+    c.op(Op.Loop, VOID).idx(Op.LocalGet, L_IX);
+    old();
+    old();
+    rs2();
+    old();
+    rs2();
+    c.op(cmp, Op.Select).atomic(w.cmpxchg, ALIGN[w.size]).op(...w.widen);
+    c.idx(Op.LocalTee, L_VA).idx(Op.LocalGet, L_T).op(Op.I64Ne);
+    c.idx(Op.LocalGet, L_VA).idx(Op.LocalSet, L_T).idx(Op.BrIf, 0).op(Op.End);
+    c.idx(Op.LocalGet, L_T);
+  });
 
 /** Conditional branch: ends the block with the taken or fall-through pc. */
 const branch = (cmp: Op): Emit => (g, i) => {
@@ -542,6 +630,24 @@ const EMIT = new Map<Exec, Emit>([
   [I.binvi, bit(Op.I64Xor, true)],
   [I.bseti, bit(Op.I64Or, true)],
   [I.bexti, bext(true)],
+  [A.amoswap_w, amoRmw(WORD, Atomic.I32RmwXchg)],
+  [A.amoadd_w, amoRmw(WORD, Atomic.I32RmwAdd)],
+  [A.amoxor_w, amoRmw(WORD, Atomic.I32RmwXor)],
+  [A.amoand_w, amoRmw(WORD, Atomic.I32RmwAnd)],
+  [A.amoor_w, amoRmw(WORD, Atomic.I32RmwOr)],
+  [A.amomin_w, amoMinMax(WORD, Op.I32LtS)],
+  [A.amomax_w, amoMinMax(WORD, Op.I32GtS)],
+  [A.amominu_w, amoMinMax(WORD, Op.I32LtU)],
+  [A.amomaxu_w, amoMinMax(WORD, Op.I32GtU)],
+  [A.amoswap_d, amoRmw(DOUBLE, Atomic.I64RmwXchg)],
+  [A.amoadd_d, amoRmw(DOUBLE, Atomic.I64RmwAdd)],
+  [A.amoxor_d, amoRmw(DOUBLE, Atomic.I64RmwXor)],
+  [A.amoand_d, amoRmw(DOUBLE, Atomic.I64RmwAnd)],
+  [A.amoor_d, amoRmw(DOUBLE, Atomic.I64RmwOr)],
+  [A.amomin_d, amoMinMax(DOUBLE, Op.I64LtS)],
+  [A.amomax_d, amoMinMax(DOUBLE, Op.I64GtS)],
+  [A.amominu_d, amoMinMax(DOUBLE, Op.I64LtU)],
+  [A.amomaxu_d, amoMinMax(DOUBLE, Op.I64GtU)],
   [S.fence, () => undefined], // plain loads and stores of one thread are already ordered; AMOs use Atomics
 ]);
 
@@ -643,7 +749,7 @@ export class WasmBackend {
 
   /**
    * Whether WebAssembly suits the block: not when a third or more of its
-   * instructions (FP, AMOs, ...) would call their semantic function, because
+   * instructions (FP, LR/SC, ...) would call their semantic function, because
    * each such call leaves WebAssembly for JavaScript, which costs more than a
    * JavaScript block calling it directly (bench fp kernel: 17 MIPS as
    * WebAssembly, 54 MIPS as JavaScript).
@@ -861,10 +967,7 @@ function emitBlock(g: Gen, b: Block, linkTo: (delta: number) => LinkTarget | und
     if (emit !== undefined) {
       emit(g, ins);
     } else {
-      g.spill();
-      c.i32(g.block).i32(k);
-      g.pc();
-      c.idx(Op.Call, (ins.flags & F_SYSTEM) !== 0 ? F_SYS : F_EX);
+      g.callOut((ins.flags & F_SYSTEM) !== 0 ? F_SYS : F_EX);
       if (k === n - 1) g.ended = true;
       else c.op(Op.Drop);
       if (g.local[ins.rd] !== 0) g.load(ins.rd);

@@ -48,7 +48,10 @@ export const enum Op {
   F64Const = 0x44,
   I32Eqz = 0x45,
   I32Ne = 0x47,
+  I32LtS = 0x48,
   I32LtU = 0x49,
+  I32GtS = 0x4a,
+  I32GtU = 0x4b,
   I32GeU = 0x4f,
   I64Eqz = 0x50,
   I64Eq = 0x51,
@@ -100,6 +103,8 @@ export const enum Op {
   I64Extend16S = 0xc3,
   /** Prefix of the "misc" opcodes (Misc below). */
   MiscPrefix = 0xfc,
+  /** Prefix of the atomic memory opcodes (Atomic below). */
+  AtomicPrefix = 0xfe,
   I64ExtendI32S = 0xac,
   I64ExtendI32U = 0xad,
   F64ConvertI64S = 0xb9,
@@ -109,6 +114,27 @@ export const enum Op {
 export const enum Misc {
   /** Saturating: never traps, whatever the double (a guest-made pc cannot stop the host). */
   I64TruncSatF64S = 0x06,
+}
+
+/**
+ * Opcodes after Op.AtomicPrefix (threads proposal, "Atomic Memory Accesses"):
+ * sequentially consistent, and their alignment immediate must be the natural one.
+ */
+export const enum Atomic {
+  I32Load = 0x10,
+  I64Load = 0x11,
+  I32RmwAdd = 0x1e,
+  I64RmwAdd = 0x1f,
+  I32RmwAnd = 0x2c,
+  I64RmwAnd = 0x2d,
+  I32RmwOr = 0x33,
+  I64RmwOr = 0x34,
+  I32RmwXor = 0x3a,
+  I64RmwXor = 0x3b,
+  I32RmwXchg = 0x41,
+  I64RmwXchg = 0x42,
+  I32RmwCmpxchg = 0x48,
+  I64RmwCmpxchg = 0x49,
 }
 
 /** Block type of a structured instruction producing no value (§5.3.2). */
@@ -237,6 +263,12 @@ export class Code {
     this.bytes.push(alignLog2);
     uleb(this.bytes, offset);
     return this;
+  }
+
+  /** An atomic memory access at offset 0, naturally aligned (alignment as log2). */
+  atomic(op: Atomic, alignLog2: number): this {
+    this.bytes.push(Op.AtomicPrefix);
+    return this.mem(op as number as Op, alignLog2);
   }
 }
 
