@@ -681,7 +681,8 @@ export class Hart {
     const limit = start + budget;
     this.waiting = false;
     const attention = this.attention;
-    while (this.instret < limit && !this.stopRequested && !this.waiting && attention[0] === 0) {
+    // A block that translated code left for the slow path is finished even past the budget.
+    while ((this.instret < limit || this.interpretNext) && !this.stopRequested && !this.waiting && attention[0] === 0) {
       if ((this.mip & this.mie) !== 0 && takePendingInterrupt(this)) continue;
       const pc = this.pc;
       const regime = this.iregime;

@@ -125,14 +125,8 @@ class Gen {
     this.dirty.add(rd);
   }
 
-  /** Pushes register r (32: the x0 write sink) from the state area. */
-  saved(r: number): void {
-    this.c.i32(0).mem(Op.I64Load, 3, this.stateBase + STATE_X + 8 * r);
-  }
-
   load(r: number): void {
-    this.saved(r);
-    this.c.idx(Op.LocalSet, this.local[r]);
+    this.c.i32(0).mem(Op.I64Load, 3, this.stateBase + STATE_X + 8 * r).idx(Op.LocalSet, this.local[r]);
   }
 
   store(r: number): void {
@@ -378,22 +372,16 @@ const DOUBLE: Width = { size: 8, narrow: [], widen: [], load: Atomic.I64Load, cm
  * the machine address on the stack with WebAssembly's atomics (the memory is
  * shared with the other harts' threads) and leaves the old value as i64.
  * The page needs no write note: tlb.ts maps only such pages for writing.
- * Anything else runs the semantic function, which raises the misaligned
- * trap, walks the page table or faults exactly as the interpreter does.
+ * Anything else leaves the block (Gen.exitUnless): the interpreter raises
+ * the misaligned trap, walks the page table or faults.
  */
 function amo(w: Width, rmw: (g: Gen, i: Insn) => void): Emit {
   return (g, i) => {
-    const c = g.c;
     g.address(i);
     g.hit(TLB_WTAG, w.size);
-    c.op(Op.If, Val.I64);
+    g.exitUnless();
     g.hostAddress(TLB_WOFF);
     rmw(g, i);
-    c.op(Op.Else);
-    g.callOut(F_EX);
-    c.op(Op.Drop);
-    g.saved(i.rd);
-    c.op(Op.End);
     g.set(i.rd);
   };
 }
