@@ -174,6 +174,12 @@ export class Hart {
   /** Page indices with an entry in `blocks`. */
   private readonly codePageIndices = new Set<number>();
   /**
+   * Per guest page: 1 once a write-TLB entry may map it. A page that becomes
+   * code must lose its write entries, and with 4096 entries in each of four
+   * sets, scanning them is worth skipping for the pages never written (text).
+   */
+  private readonly writeMapped: Uint8Array;
+  /**
    * Jump cache, per regime: virtual pc -> Block. An entry counts only while
    * its epoch is `jumpEpoch`, so forgetting every entry (satp writes, global
    * SFENCE.VMA) costs one increment.
@@ -212,6 +218,7 @@ export class Hart {
     this.mem = mem;
     this.bus = bus;
     this.blocks = new Array<(Block | undefined)[] | undefined>(Math.ceil(mem.size / 4096)).fill(undefined);
+    this.writeMapped = new Uint8Array(Math.ceil(mem.size / 4096));
     this.u8 = mem.u8;
     this.u16 = mem.u16;
     this.i32 = mem.i32;
@@ -358,7 +365,9 @@ export class Hart {
       setTag(t.rTag, lo, hi);
       t.rOff[idx] = off;
     } else if (access === Access.Write) {
-      if (this.mem.pageFlags[this.mem.pageIndex(pagePa)] !== 0) return;
+      const pi = this.mem.pageIndex(pagePa);
+      if (this.mem.pageFlags[pi] !== 0) return;
+      this.writeMapped[pi] = 1;
       setTag(t.wTag, lo, hi);
       t.wOff[idx] = off;
     } else {
@@ -498,7 +507,10 @@ export class Hart {
       this.blocks[pi] = slots;
       this.codePageIndices.add(pi);
       this.mem.markCode(page);
-      for (const t of this.tlbs) t.flushWritesTo(this.mem.machinePageOffset(page));
+      if (this.writeMapped[pi] !== 0) {
+        this.writeMapped[pi] = 0;
+        for (const t of this.tlbs) t.flushWritesTo(this.mem.machinePageOffset(page));
+      }
     }
     const slot = (pa % 4096) >>> 1;
     const b = slots[slot];
