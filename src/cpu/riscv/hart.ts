@@ -49,6 +49,13 @@ const JMP_BITS = 14;
 const MAX_TRANSLATED = 32768;
 
 /**
+ * Most instructions one chain of translated code runs before the run loop
+ * looks at the attention word again (translated code never does), which
+ * bounds how late another world's interrupt or request is seen.
+ */
+const CHAIN_BUDGET = 10_000;
+
+/**
  * One RV64GC hart: architectural state, the memory access paths (software
  * TLB fast path, slow path with translation, PMP, MMIO and misaligned
  * accesses) and the interpreter's run loop over cached decoded blocks.
@@ -715,7 +722,7 @@ export class Hart {
         if (fn === undefined && this.translateAfter > 0 && ++b.hits >= this.translateAfter) fn = this.translate(b);
         if (b.index >= 0 && !this.interpretNext) {
           k = -2;
-          this.pc = this.wasm!.chain(b, pc, regime, this.dtlb.base, limit - this.instret);
+          this.pc = this.wasm!.chain(b, pc, regime, this.dtlb.base, Math.min(limit - this.instret, CHAIN_BUDGET));
           this.instret += this.wasm!.retired();
           this.interpretNext = this.wasm!.slowExit();
           continue;
