@@ -3,7 +3,7 @@ import type { Bus } from "../../devices/bus.js";
 import { Insn, F_ENDS_BLOCK, F_SYSTEM } from "./insn.js";
 import { decode } from "./decode.js";
 import { Access, Cause, TRAP } from "./trap.js";
-import { Regime, setTag, tlbHit, tlbIndex, TlbSet, TLB_MASK, TLB_SET_BYTES } from "./tlb.js";
+import { Regime, setTag, tlbHit, tlbIndex, TlbSet, TLB_SET_BYTES } from "./tlb.js";
 import { STATE_TLBS, STATE_X } from "./hartState.js";
 import { translate, flushTranslations } from "./mmu.js";
 import { pmpAllows } from "./pmp.js";
@@ -299,7 +299,7 @@ export class Hart {
 
   /** Loads `size` (1, 2, 4) bytes at the 64-bit virtual address (hi:lo); returns them zero-extended (size 4: as int32). */
   load(lo: number, hi: number, size: number): number {
-    const idx = (lo >>> 12) & TLB_MASK;
+    const idx = tlbIndex(lo);
     const t = this.dtlb;
     if (tlbHit(t.rTag, lo, hi) && (lo & (size - 1)) === 0) {
       const o = t.rOff[idx] + (lo & 4095);
@@ -312,7 +312,7 @@ export class Hart {
 
   /** Loads 8 bytes into tmpLo/tmpHi. */
   load64(lo: number, hi: number): void {
-    const idx = (lo >>> 12) & TLB_MASK;
+    const idx = tlbIndex(lo);
     const t = this.dtlb;
     if (tlbHit(t.rTag, lo, hi) && (lo & 7) === 0) {
       const o = (t.rOff[idx] + (lo & 4095)) >>> 2;
@@ -324,7 +324,7 @@ export class Hart {
   }
 
   store(lo: number, hi: number, size: number, v: number): void {
-    const idx = (lo >>> 12) & TLB_MASK;
+    const idx = tlbIndex(lo);
     const t = this.dtlb;
     if (tlbHit(t.wTag, lo, hi) && (lo & (size - 1)) === 0) {
       const o = t.wOff[idx] + (lo & 4095);
@@ -337,7 +337,7 @@ export class Hart {
   }
 
   store64(lo: number, hi: number, vlo: number, vhi: number): void {
-    const idx = (lo >>> 12) & TLB_MASK;
+    const idx = tlbIndex(lo);
     const t = this.dtlb;
     if (tlbHit(t.wTag, lo, hi) && (lo & 7) === 0) {
       const o = (t.wOff[idx] + (lo & 4095)) >>> 2;
@@ -487,7 +487,7 @@ export class Hart {
   private fetchPhys(pc: number): number {
     const lo = pc % 4294967296 | 0;
     const hi = Math.floor(pc / 4294967296) | 0;
-    const idx = (lo >>> 12) & TLB_MASK;
+    const idx = tlbIndex(lo);
     const t = this.itlb;
     if (tlbHit(t.xTag, lo, hi)) return t.xPage[idx] + (lo & 4095);
     const pa = translate(this, lo, hi, Access.Exec, this.priv);

@@ -69,7 +69,9 @@ export class TlbSet {
 
   /** Drops every entry for the virtual page of (hi:lo) (SFENCE.VMA with an address). */
   flushPage(lo: number, hi: number): void {
-    for (const tags of [this.rTag, this.wTag, this.xTag]) if (tlbHit(tags, lo, hi)) tags[tlbIndex(lo) << 1] = EMPTY_TAG;
+    clearTag(this.rTag, lo, hi);
+    clearTag(this.wTag, lo, hi);
+    clearTag(this.xTag, lo, hi);
   }
 
   /** Drops write entries pointing at machine page offset `off` (the page became code). */
@@ -87,6 +89,11 @@ export function tlbIndex(lo: number): number {
 export function tlbHit(tags: Int32Array, lo: number, hi: number): boolean {
   const i = tlbIndex(lo) << 1;
   return tags[i] === (lo & -4096) && tags[i + 1] === hi;
+}
+
+/** Empties the entry of tag array `tags` for (hi:lo) if it maps that page. */
+function clearTag(tags: Int32Array, lo: number, hi: number): void {
+  if (tlbHit(tags, lo, hi)) tags[tlbIndex(lo) << 1] = EMPTY_TAG;
 }
 
 /** Makes tag array `tags` map the virtual page of (hi:lo). */
