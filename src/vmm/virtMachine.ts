@@ -9,7 +9,8 @@
  * harts through shared interrupt lines (src/vmm/smp/hartControl.ts). This
  * thread's event loop stays free for console input, disk and network I/O.
  */
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import v8 from "node:v8";
 import { GuestMemory } from "../memory/guestMemory.js";
 import { Bus, type MmioDevice } from "../devices/bus.js";
 import { Plic } from "../devices/plic.js";
@@ -31,6 +32,7 @@ import { HartControl, Power } from "./smp/hartControl.js";
 import { MailboxServer, mailboxBuffer } from "./smp/mmioMailbox.js";
 import { UartFastPathHost, uartFastPathBuffer } from "./smp/uartFastPath.js";
 import type { WorldData } from "./smp/hartWorld.js";
+import type { CompileWorldData } from "./smp/compileWorld.js";
 import * as L from "./virtLayout.js";
 
 export interface VirtConfig {
@@ -68,6 +70,21 @@ const GUEST_MAC = Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);
 const FW_DYNAMIC_MAGIC = 0x4942534f;
 const NEXT_MODE_S = 1;
 const WORLD_SCRIPT = new URL("./smp/hartWorld.js", import.meta.url);
+const COMPILE_WORLD_SCRIPT = new URL("./smp/compileWorld.js", import.meta.url);
+
+/**
+ * Starts the compile world (src/vmm/smp/compileWorld.ts) with a port for each
+ * hart world. Functions are compiled eagerly, there rather than lazily on
+ * their first call on a vCPU's thread (V8's flags are per process).
+ */
+export function startCompileWorld(harts: number): { world: Worker; ports: MessagePort[] } {
+  v8.setFlagsFromString("--no-wasm-lazy-compilation");
+  const channels = Array.from({ length: harts }, () => new MessageChannel());
+  const theirs = channels.map((c) => c.port2);
+  const data: CompileWorldData = { ports: theirs };
+  const world = new Worker(COMPILE_WORLD_SCRIPT, { workerData: data, transferList: theirs });
+  return { world, ports: channels.map((c) => c.port1) };
+}
 
 export class VirtMachine {
   readonly mem: GuestMemory;
@@ -209,10 +226,16 @@ export class VirtMachine {
     });
     server.start();
     let failure: Error | undefined;
+    const compiler = this.worlds[0].translateAfter > 0 ? startCompileWorld(this.worlds.length) : undefined;
+    compiler?.world.on("error", (e) => {
+      failure ??= e;
+      this.powerEvent({ kind: "poweroff", code: 1 });
+    });
     const exits = this.worlds.map(
-      (data) =>
+      (data, h) =>
         new Promise<void>((resolve) => {
-          const w = new Worker(WORLD_SCRIPT, { workerData: data });
+          const port = compiler?.ports[h];
+          const w = new Worker(WORLD_SCRIPT, { workerData: { ...data, compiler: port }, transferList: port ? [port] : [] });
           w.on("error", (e) => {
             failure ??= e;
             this.powerEvent({ kind: "poweroff", code: 1 });
@@ -221,6 +244,7 @@ export class VirtMachine {
         }),
     );
     await Promise.all(exits);
+    await compiler?.world.terminate();
     this.uartHost.drain(); // the last bytes a world queued before it stopped
     server.stop();
     if (failure !== undefined) throw new VmmError(`hart world failed: ${failure.message}`);

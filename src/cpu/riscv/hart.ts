@@ -12,6 +12,7 @@ import { MSTATUS_FS, MSTATUS_MPRV, MSTATUS_SUM } from "./csr.js";
 import { PAGE_CODE } from "../../memory/guestMemory.js";
 import { compileBlock, type BlockFn } from "./translate/blockCompiler.js";
 import { WasmBackend } from "./translate/wasmBlockCompiler.js";
+import { compileHere, type ModuleCompiler } from "./translate/moduleCompiler.js";
 
 export const enum Priv {
   U = 0,
@@ -148,6 +149,8 @@ export class Hart {
    * hot (bare-metal programs translated from their first instruction).
    */
   translateBatch = 32;
+  /** Where the WebAssembly back end's batches are compiled (a hart world uses the VM's compile world). */
+  moduleCompiler: ModuleCompiler = compileHere;
   /** Instructions of the current translated block completed before a trap. */
   icount = 0;
   /** GuestMemory.externalWrites() at the last FENCE.I that re-checked code. */
@@ -604,9 +607,14 @@ export class Hart {
     return b.fn;
   }
 
-  /** Compiles the hot blocks still waiting for their batch (tests; a caller about to measure). */
+  /** Compiles the hot blocks still waiting for their batch and installs them (tests; a caller about to measure). */
   finishTranslations(): void {
-    if (this.wasm !== undefined) this.translated += this.wasm.flush();
+    if (this.wasm !== undefined) this.translated += this.wasm.finish();
+  }
+
+  /** Whether decoded block `b` needs no re-check against memory (none since the last FENCE.I). */
+  isCurrent(b: Block): boolean {
+    return b.gen === this.codeGeneration;
   }
 
   /**

@@ -6,7 +6,8 @@
  * its wake word until an interrupt line, a timer, an IPI or a power request
  * needs it.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
+import { RemoteCompiler } from "../../cpu/riscv/translate/moduleCompiler.js";
 import { GuestMemory, type SharedGuestMemory } from "../../memory/guestMemory.js";
 import { Bus } from "../../devices/bus.js";
 import { Clint } from "../../devices/clint.js";
@@ -35,6 +36,8 @@ export interface WorldData {
   firmware?: { entry: number; dtb: number; info: number };
   /** `Hart.translateAfter`: 0 interprets only; n translates blocks on their n-th run. */
   translateAfter: number;
+  /** This hart's port to the VM's compile world (src/vmm/smp/compileWorld.ts), when it translates. */
+  compiler?: MessagePort;
 }
 
 /**
@@ -68,6 +71,7 @@ function runWorld(d: WorldData): void {
   hart.readTime = () => control.now();
   hart.attention = control.attentionView(id);
   hart.translateAfter = d.translateAfter;
+  if (d.compiler !== undefined) hart.moduleCompiler = new RemoteCompiler(d.compiler);
 
   let firmware: BuiltinFirmware | undefined;
   if (d.builtin !== undefined) {

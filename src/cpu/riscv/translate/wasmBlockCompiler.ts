@@ -708,6 +708,8 @@ export class WasmBackend {
   private pending: Block[] = [];
   /** instret when the oldest pending block was queued. */
   private since = 0;
+  /** Bumped by clear(): a batch compiled for an older cache is dropped on arrival. */
+  private cacheGeneration = 0;
 
   /** `capacity`: the most blocks translated before the hart drops its code cache (and calls clear()). */
   constructor(
@@ -757,15 +759,24 @@ export class WasmBackend {
     return this.pending.length >= Math.min(this.h.translateBatch, BATCH) ? this.flush() : 0;
   }
 
-  /** Compiles the pending blocks if the oldest has waited long enough. */
+  /** Installs the batches compiled since the last call; compiles the pending blocks if the oldest has waited long enough. */
   poll(): number {
+    this.h.moduleCompiler.collect();
     return this.pending.length > 0 && this.h.instret - this.since >= MAX_WAIT ? this.flush() : 0;
+  }
+
+  /** Compiles the pending blocks and waits until every batch is installed (tests; a caller about to measure). */
+  finish(): number {
+    const n = this.flush();
+    this.h.moduleCompiler.drain();
+    return n;
   }
 
   /** Drops queued blocks and frees the function table (the code cache was flushed). */
   clear(): void {
     this.pending = [];
     this.nextIndex = 0;
+    this.cacheGeneration++;
     this.killLinks();
     this.forgetJumps();
   }
@@ -814,7 +825,12 @@ export class WasmBackend {
     return this.exit[0] === EXIT_SLOW;
   }
 
-  /** Compiles every pending block that is still valid into one module; gives them their table indices. */
+  /**
+   * Sends every pending block that is still valid to be compiled as one
+   * module, reserving their table indices (direct links between them are
+   * encoded with those); install() enters them once the module is ready.
+   * Returns how many blocks went.
+   */
   flush(): number {
     const blocks = this.pending.filter((b) => b.valid);
     this.pending = [];
@@ -848,6 +864,23 @@ export class WasmBackend {
       funcs,
       exports: blocks.map((_, j) => ({ name: String(j), func: F_BLOCK + j })),
     });
+    this.nextIndex += blocks.length;
+    this.live.fill(0, base, this.nextIndex);
+    const generation = this.cacheGeneration;
+    h.moduleCompiler.compile(bytes, (module) => {
+      if (generation === this.cacheGeneration) this.install(module, blocks, base);
+    });
+    return blocks.length;
+  }
+
+  /**
+   * Instantiates a compiled batch and enters its blocks in the function
+   * table at the indices flush() reserved. A block dropped meanwhile (its
+   * page was written) stays out; one that FENCE.I sent to be re-checked is
+   * entered but not live, so direct links wait for the run loop's re-check.
+   */
+  private install(module: WebAssembly.Module, blocks: Block[], base: number): void {
+    const h = this.h;
     const ex = (j: number, k: number, pc: number): number => {
       const ins = blocks[j].insns[k];
       h.pc = pc;
@@ -863,15 +896,13 @@ export class WasmBackend {
       if (h.iregime !== iregime || h.dtlb !== dtlb || this.epoch !== epoch || selectInterrupt(h) >= 0) this.exit[0] = EXIT_MONITOR;
       return npc;
     };
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-      env: { memory: this.memory, ex, sys },
-    });
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, ex, sys } });
     blocks.forEach((b, j) => {
-      b.index = this.nextIndex++;
+      if (!b.valid) return;
+      b.index = base + j;
       this.table.set(b.index, instance.exports[String(j)]);
-      this.live[b.index] = 1;
+      this.live[b.index] = h.isCurrent(b) ? 1 : 0;
     });
-    return blocks.length;
   }
 }
 

@@ -1,0 +1,82 @@
+/**
+ * Where the WebAssembly back end's batches become `WebAssembly.Module`s.
+ *
+ * V8 compiles a module on the thread that asks for it, and by default each
+ * function lazily, on the thread that first calls it. On the vCPU's thread
+ * that cost a Debian boot about 1 s of its 12-13 s (perf: module decoding
+ * 0.27 s, lazy Liftoff compiles 0.72 s). A `RemoteCompiler` sends the bytes
+ * to the compile world (src/vmm/smp/compileWorld.ts), which compiles every
+ * function eagerly on another core while the hart keeps interpreting the
+ * batch's blocks; the hart picks the finished module up at its next
+ * `collect()` and instantiates it (a module's compiled code is shared by
+ * every thread of the process). `compileHere` compiles on the spot: tests,
+ * bare-metal runs, hosts without a compile world.
+ */
+import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+
+export interface ModuleCompiler {
+  /** Compiles `bytes`; `done` gets the module now or from a later collect()/drain(). */
+  compile(bytes: Uint8Array, done: (module: WebAssembly.Module) => void): void;
+  /** Hands over the modules finished since the last call, without waiting. */
+  collect(): void;
+  /** Waits until every module asked for has been handed over. */
+  drain(): void;
+}
+
+export const compileHere: ModuleCompiler = {
+  compile: (bytes, done) => done(new WebAssembly.Module(bytes)),
+  collect: () => {},
+  drain: () => {},
+};
+
+/** A request to the compile world, and its answer (a module, or why it failed to compile). */
+export interface CompileRequest {
+  id: number;
+  bytes: Uint8Array;
+}
+export interface CompileReply {
+  id: number;
+  module?: WebAssembly.Module;
+  error?: string;
+}
+
+/** Lets drain() sleep between polls (Atomics.wait needs a shared word). */
+const NAP = new Int32Array(new SharedArrayBuffer(4));
+
+export class RemoteCompiler implements ModuleCompiler {
+  private nextId = 0;
+  private readonly waiting = new Map<number, (module: WebAssembly.Module) => void>();
+
+  /** `port`: this hart's channel to the compile world. */
+  constructor(private readonly port: MessagePort) {}
+
+  compile(bytes: Uint8Array, done: (module: WebAssembly.Module) => void): void {
+    const id = this.nextId++;
+    this.waiting.set(id, done);
+    const request: CompileRequest = { id, bytes };
+    this.port.postMessage(request, [bytes.buffer as ArrayBuffer]);
+  }
+
+  collect(): void {
+    if (this.waiting.size === 0) return;
+    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
+      this.deliver(m.message as CompileReply);
+    }
+  }
+
+  drain(): void {
+    while (this.waiting.size > 0) {
+      const m = receiveMessageOnPort(this.port);
+      if (m === undefined) Atomics.wait(NAP, 0, 0, 1);
+      else this.deliver(m.message as CompileReply);
+    }
+  }
+
+  private deliver(reply: CompileReply): void {
+    const done = this.waiting.get(reply.id);
+    this.waiting.delete(reply.id);
+    // The bytes are tsxi's own output: a module that does not compile is a translator bug.
+    if (reply.module === undefined) throw new Error(`translated code failed to compile: ${reply.error}`);
+    done?.(reply.module);
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The compile world: a worker thread that compiles the translated code of a
+ * VM's harts (src/cpu/riscv/translate/moduleCompiler.ts explains why). Each
+ * hart's world has a port here; a request carries a batch's module bytes and
+ * the answer the compiled `WebAssembly.Module`, which the hart instantiates
+ * (compiled code is shared by the process's threads, so nothing is compiled
+ * twice). The VMM sets V8's `--no-wasm-lazy-compilation` before starting
+ * this world, so every function is compiled here rather than on its first
+ * call on the vCPU's thread.
+ */
+import { workerData, type MessagePort } from "node:worker_threads";
+import type { CompileReply, CompileRequest } from "../../cpu/riscv/translate/moduleCompiler.js";
+
+export interface CompileWorldData {
+  /** One port per hart world. */
+  ports: MessagePort[];
+}
+
+for (const port of (workerData as CompileWorldData).ports) {
+  port.on("message", ({ id, bytes }: CompileRequest) => {
+    let reply: CompileReply;
+    try {
+      reply = { id, module: new WebAssembly.Module(bytes) };
+    } catch (e) {
+      reply = { id, error: (e as Error).message };
+    }
+    port.postMessage(reply);
+  });
+}

@@ -1,0 +1,60 @@
+// Translated batches compiled away from the vCPU's thread: the compile world
+// answers with modules (or a one-line reason), and a batch that arrives after
+// its code changed never runs the old code.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { RemoteCompiler, type ModuleCompiler } from "../../src/cpu/riscv/translate/moduleCompiler.js";
+import { startCompileWorld } from "../../src/vmm/virtMachine.js";
+import { GuestMemory } from "../../src/memory/guestMemory.js";
+import { machineModeHart } from "../support/hart.js";
+
+/** (module (func (export "f") (result i32) i32.const 42)) */
+const ANSWER = Uint8Array.of(
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00,
+  0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x2a, 0x0b,
+);
+
+test("the compile world compiles a batch and says why one does not compile", async () => {
+  const { world, ports } = startCompileWorld(1);
+  try {
+    const c = new RemoteCompiler(ports[0]);
+    let got: WebAssembly.Module | undefined;
+    c.compile(ANSWER.slice(), (m) => (got = m));
+    c.drain();
+    assert.ok(got !== undefined);
+    assert.equal((new WebAssembly.Instance(got).exports.f as () => number)(), 42);
+    c.compile(ANSWER.slice(0, 20), () => assert.fail("a truncated module was delivered"));
+    assert.throws(() => c.drain(), /^Error: translated code failed to compile: .+/);
+  } finally {
+    await world.terminate();
+  }
+});
+
+test("a batch that arrives after a DMA write and FENCE.I does not run the old code", () => {
+  const RAM = 0x8000_0000;
+  const ADDI_A0_100 = 0x06450513;
+  const mem = new GuestMemory(RAM, 1 << 20);
+  // A: addi s4, s4, 1; j B   B: addi a0, a0, 1   F: fence.i   J: j A
+  const program = [0x001a0a13, 0x00c0006f, 0x00000013, 0x00000013, 0x00150513, 0x0000100f, 0xfe9ff06f];
+  program.forEach((w, k) => mem.writeU32(RAM + 4 * k, w));
+  const h = machineModeHart(mem);
+  const held: (() => void)[] = [];
+  const deferred: ModuleCompiler = {
+    compile: (bytes, done) => held.push(() => done(new WebAssembly.Module(bytes))),
+    collect: () => {},
+    drain: () => held.splice(0).forEach((f) => f()),
+  };
+  h.moduleCompiler = deferred;
+  h.translateAfter = 1;
+  h.translateBatch = 3; // A, B and J in one module: A reaches B by a direct link
+  h.pc = RAM;
+  h.run(40);
+  assert.equal(held.length, 1, "the batch went to be compiled");
+  new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM + 16, ADDI_A0_100);
+  h.run(20); // past the FENCE.I: B is decoded anew, interpreted
+  deferred.drain(); // the batch arrives, with the old B in it
+  const before = h.getX(10);
+  h.run(100); // 20 turns, A translated
+  const delta = h.getX(10) - before;
+  assert.ok(delta >= 19n * 100n, `a0 grew by ${delta}: the old B ran`);
+});
