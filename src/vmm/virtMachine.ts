@@ -9,7 +9,7 @@
  * harts through shared interrupt lines (src/vmm/smp/hartControl.ts). This
  * thread's event loop stays free for console input, disk and network I/O.
  */
-import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { MessageChannel, Worker } from "node:worker_threads";
 import v8 from "node:v8";
 import { GuestMemory } from "../memory/guestMemory.js";
 import { Bus, type MmioDevice } from "../devices/bus.js";
@@ -33,6 +33,8 @@ import { MailboxServer, mailboxBuffer } from "./smp/mmioMailbox.js";
 import { UartFastPathHost, uartFastPathBuffer } from "./smp/uartFastPath.js";
 import type { WorldData } from "./smp/hartWorld.js";
 import type { CompileWorldData } from "./smp/compileWorld.js";
+import { lowerHelperThreads } from "./smp/helperPriority.js";
+import type { CompilerLink } from "../cpu/riscv/translate/moduleCompiler.js";
 import * as L from "./virtLayout.js";
 
 export interface VirtConfig {
@@ -77,13 +79,13 @@ const COMPILE_WORLD_SCRIPT = new URL("./smp/compileWorld.js", import.meta.url);
  * hart world. Functions are compiled eagerly, there rather than lazily on
  * their first call on a vCPU's thread (V8's flags are per process).
  */
-export function startCompileWorld(harts: number): { world: Worker; ports: MessagePort[] } {
+export function startCompileWorld(harts: number): { world: Worker; links: CompilerLink[] } {
   v8.setFlagsFromString("--no-wasm-lazy-compilation");
   const channels = Array.from({ length: harts }, () => new MessageChannel());
-  const theirs = channels.map((c) => c.port2);
-  const data: CompileWorldData = { ports: theirs };
-  const world = new Worker(COMPILE_WORLD_SCRIPT, { workerData: data, transferList: theirs });
-  return { world, ports: channels.map((c) => c.port1) };
+  const answered = channels.map(() => new SharedArrayBuffer(4));
+  const data: CompileWorldData = { links: channels.map((c, h) => ({ port: c.port2, answered: answered[h] })) };
+  const world = new Worker(COMPILE_WORLD_SCRIPT, { workerData: data, transferList: channels.map((c) => c.port2) });
+  return { world, links: channels.map((c, h) => ({ port: c.port1, answered: answered[h] })) };
 }
 
 export class VirtMachine {
@@ -226,6 +228,7 @@ export class VirtMachine {
     });
     server.start();
     let failure: Error | undefined;
+    lowerHelperThreads();
     const compiler = this.worlds[0].translateAfter > 0 ? startCompileWorld(this.worlds.length) : undefined;
     compiler?.world.on("error", (e) => {
       failure ??= e;
@@ -234,8 +237,8 @@ export class VirtMachine {
     const exits = this.worlds.map(
       (data, h) =>
         new Promise<void>((resolve) => {
-          const port = compiler?.ports[h];
-          const w = new Worker(WORLD_SCRIPT, { workerData: { ...data, compiler: port }, transferList: port ? [port] : [] });
+          const link = compiler?.links[h];
+          const w = new Worker(WORLD_SCRIPT, { workerData: { ...data, compiler: link }, transferList: link ? [link.port] : [] });
           w.on("error", (e) => {
             failure ??= e;
             this.powerEvent({ kind: "poweroff", code: 1 });

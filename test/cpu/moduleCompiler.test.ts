@@ -15,9 +15,9 @@ const ANSWER = Uint8Array.of(
 );
 
 test("the compile world compiles a batch and says why one does not compile", async () => {
-  const { world, ports } = startCompileWorld(1);
+  const { world, links } = startCompileWorld(1);
   try {
-    const c = new RemoteCompiler(ports[0]);
+    const c = new RemoteCompiler(links[0]);
     let got: WebAssembly.Module | undefined;
     c.compile(ANSWER.slice(), (m) => (got = m));
     c.drain();
@@ -43,6 +43,7 @@ test("a batch that arrives after a DMA write and FENCE.I does not run the old co
     compile: (bytes, done) => held.push(() => done(new WebAssembly.Module(bytes))),
     collect: () => {},
     drain: () => held.splice(0).forEach((f) => f()),
+    ready: () => false,
   };
   h.moduleCompiler = deferred;
   h.translateAfter = 1;

@@ -6,17 +6,21 @@
  * (compiled code is shared by the process's threads, so nothing is compiled
  * twice). The VMM sets V8's `--no-wasm-lazy-compilation` before starting
  * this world, so every function is compiled here rather than on its first
- * call on the vCPU's thread.
+ * call on the vCPU's thread. It runs at the helpers' lower priority
+ * (helperPriority.ts).
  */
-import { workerData, type MessagePort } from "node:worker_threads";
-import type { CompileReply, CompileRequest } from "../../cpu/riscv/translate/moduleCompiler.js";
+import { workerData } from "node:worker_threads";
+import { lowerThisThread } from "./helperPriority.js";
+import type { CompileReply, CompileRequest, CompilerLink } from "../../cpu/riscv/translate/moduleCompiler.js";
 
 export interface CompileWorldData {
-  /** One port per hart world. */
-  ports: MessagePort[];
+  /** One link per hart world. */
+  links: CompilerLink[];
 }
 
-for (const port of (workerData as CompileWorldData).ports) {
+lowerThisThread();
+for (const { port, answered } of (workerData as CompileWorldData).links) {
+  const count = new Int32Array(answered);
   port.on("message", ({ id, bytes }: CompileRequest) => {
     let reply: CompileReply;
     try {
@@ -25,5 +29,6 @@ for (const port of (workerData as CompileWorldData).ports) {
       reply = { id, error: (e as Error).message };
     }
     port.postMessage(reply);
+    Atomics.add(count, 0, 1);
   });
 }

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 /**
  * A hart's world: the worker thread that runs one vCPU of a `VirtMachine`
  * (ESXi's vCPU world). It maps the shared guest RAM, keeps its own decoded
@@ -6,8 +7,8 @@
  * its wake word until an interrupt line, a timer, an IPI or a power request
  * needs it.
  */
-import { parentPort, workerData, type MessagePort } from "node:worker_threads";
-import { RemoteCompiler } from "../../cpu/riscv/translate/moduleCompiler.js";
+import { parentPort, workerData } from "node:worker_threads";
+import { RemoteCompiler, type CompilerLink } from "../../cpu/riscv/translate/moduleCompiler.js";
 import { GuestMemory, type SharedGuestMemory } from "../../memory/guestMemory.js";
 import { Bus } from "../../devices/bus.js";
 import { Clint } from "../../devices/clint.js";
@@ -36,8 +37,8 @@ export interface WorldData {
   firmware?: { entry: number; dtb: number; info: number };
   /** `Hart.translateAfter`: 0 interprets only; n translates blocks on their n-th run. */
   translateAfter: number;
-  /** This hart's port to the VM's compile world (src/vmm/smp/compileWorld.ts), when it translates. */
-  compiler?: MessagePort;
+  /** This hart's link to the VM's compile world (src/vmm/smp/compileWorld.ts), when it translates. */
+  compiler?: CompilerLink;
 }
 
 /**
@@ -89,6 +90,7 @@ function runWorld(d: WorldData): void {
     hart.setX(12, BigInt(d.firmware.info));
   }
 
+  writeFileSync("/tmp/start.log", `${Date.now()}\n`);
   while (control.power() === Power.Running) {
     const seen = control.wakeCount(id);
     control.clearAttention(id);

@@ -21,13 +21,30 @@ export interface ModuleCompiler {
   collect(): void;
   /** Waits until every module asked for has been handed over. */
   drain(): void;
+  /**
+   * Whether collect() has something to hand over. Cheap (a word in shared
+   * memory), so the run loop asks before every block: each block a finished
+   * batch would have run is otherwise interpreted.
+   */
+  ready(): boolean;
 }
 
 export const compileHere: ModuleCompiler = {
   compile: (bytes, done) => done(new WebAssembly.Module(bytes)),
   collect: () => {},
   drain: () => {},
+  ready: () => false,
 };
+
+/**
+ * A hart's channel to the compile world: the port, and a word the compile
+ * world increments after each answer it posts (so the hart's run loop can
+ * notice one without a call into Node).
+ */
+export interface CompilerLink {
+  port: MessagePort;
+  answered: SharedArrayBuffer;
+}
 
 /** A request to the compile world, and its answer (a module, or why it failed to compile). */
 export interface CompileRequest {
@@ -46,9 +63,18 @@ const NAP = new Int32Array(new SharedArrayBuffer(4));
 export class RemoteCompiler implements ModuleCompiler {
   private nextId = 0;
   private readonly waiting = new Map<number, (module: WebAssembly.Module) => void>();
+  private readonly port: MessagePort;
+  private readonly answered: Int32Array;
+  private delivered = 0;
 
-  /** `port`: this hart's channel to the compile world. */
-  constructor(private readonly port: MessagePort) {}
+  constructor(link: CompilerLink) {
+    this.port = link.port;
+    this.answered = new Int32Array(link.answered);
+  }
+
+  ready(): boolean {
+    return this.answered[0] !== this.delivered;
+  }
 
   compile(bytes: Uint8Array, done: (module: WebAssembly.Module) => void): void {
     const id = this.nextId++;
@@ -73,6 +99,7 @@ export class RemoteCompiler implements ModuleCompiler {
   }
 
   private deliver(reply: CompileReply): void {
+    this.delivered++;
     const done = this.waiting.get(reply.id);
     this.waiting.delete(reply.id);
     // The bytes are tsxi's own output: a module that does not compile is a translator bug.

@@ -686,6 +686,8 @@ function entryLoads(b: Block): Set<number> {
 const BATCH = 32;
 /** Instructions a queued block waits at most for its batch to fill (a hot loop alone must not wait forever). */
 const MAX_WAIT = 1_000_000;
+/** Blocks one page can hold (one per halfword). */
+const PAGE_SLOTS = 2048;
 
 /**
  * A hart's WebAssembly code generator: batches hot blocks into modules over
@@ -720,7 +722,8 @@ export class WasmBackend {
   ) {
     this.memory = memory;
     this.pages = pages;
-    const tableSize = capacity + BATCH;
+    // Translation stops at `capacity`; the last batch can hold BATCH - 1 queued blocks, a hot one and the rest of its page's.
+    const tableSize = capacity + BATCH + PAGE_SLOTS;
     if (tableSize > LIVE_ENTRIES) throw new Error("translation cache larger than the live table");
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: tableSize });
     const dispatch = new WebAssembly.Instance(new WebAssembly.Module(dispatchModule(h.stateBase, pages, tableSize)), {
@@ -752,16 +755,20 @@ export class WasmBackend {
     return calls * 3 < b.insns.length;
   }
 
-  /** Queues a hot block; compiles the batch when it is full. Returns how many blocks were compiled. */
-  queue(b: Block): number {
+  /** Queues a hot block (and its warm neighbours); compiles the batch when it is full. Returns how many blocks went. */
+  queue(blocks: Block[]): number {
     if (this.pending.length === 0) this.since = this.h.instret;
-    this.pending.push(b);
+    this.pending.push(...blocks);
     return this.pending.length >= Math.min(this.h.translateBatch, BATCH) ? this.flush() : 0;
   }
 
-  /** Installs the batches compiled since the last call; compiles the pending blocks if the oldest has waited long enough. */
+  /**
+   * Installs the batches compiled since the last call; sends the pending
+   * blocks if the compiler is idle or the oldest has waited long enough.
+   */
   poll(): number {
-    this.h.moduleCompiler.collect();
+    const c = this.h.moduleCompiler;
+    c.collect();
     return this.pending.length > 0 && this.h.instret - this.since >= MAX_WAIT ? this.flush() : 0;
   }
 
