@@ -70,12 +70,9 @@ const L_T = 7; // i64 temporary
 const L_A32 = 8; // i32 low half of the effective address
 const L_IX = 9; // i32 TLB index
 const L_NPC = 10; // f64 next pc
-const L_MA = 11; // i64 mulhu operands and intermediates
-const L_MB = 12;
-const L_MT = 13;
-const L_MW = 14;
-const FIRST_REG_LOCAL = 15;
-const FIXED_LOCALS = [Val.I64, Val.I64, Val.I32, Val.I32, Val.F64, Val.I64, Val.I64, Val.I64, Val.I64];
+/** Guest registers and temporaries follow, only those the block uses (Liftoff zeroes every local on entry). */
+const FIRST_LOCAL = 11;
+const FIXED_LOCALS = [Val.I64, Val.I64, Val.I32, Val.I32, Val.F64];
 
 /** STATE_EXIT values: a monitor instruction needs the run loop; a memory access needs the slow path. */
 const EXIT_MONITOR = 1;
@@ -90,6 +87,10 @@ class Gen {
   /** Local index of each guest register used (0 = not cached). */
   readonly local = new Int32Array(33);
   readonly used: number[] = [];
+  /** Types of the locals after the fixed ones (registers and temporaries, in order of first use). */
+  readonly localTypes: Val[] = [];
+  /** First of mulhu's four i64 temporaries, once a multiply-high needs them. */
+  private mulTemps = 0;
   /** Registers written so far (must be stored before a call-out and at the end). */
   readonly dirty = new Set<number>();
   /** Byte offset of the current instruction from the block's pc, and its index. */
@@ -106,8 +107,22 @@ class Gen {
 
   use(r: number): void {
     if (r === 0 || r === 32 || this.local[r] !== 0) return;
-    this.local[r] = FIRST_REG_LOCAL + this.used.length;
+    this.local[r] = this.newLocal(Val.I64);
     this.used.push(r);
+  }
+
+  private newLocal(t: Val): number {
+    this.localTypes.push(t);
+    return FIRST_LOCAL + this.localTypes.length - 1;
+  }
+
+  /** mulhu's operands and intermediates: four i64 locals from the returned index. */
+  mulLocals(): number {
+    if (this.mulTemps === 0) {
+      this.mulTemps = this.newLocal(Val.I64);
+      for (let k = 1; k < 4; k++) this.newLocal(Val.I64);
+    }
+    return this.mulTemps;
   }
 
   get(r: number): void {
@@ -151,19 +166,22 @@ class Gen {
   address(i: Insn): void {
     const c = this.c;
     this.get(i.rs1);
-    c.i64(i.imm).op(Op.I64Add).idx(Op.LocalTee, L_VA).op(Op.I32WrapI64).idx(Op.LocalTee, L_A32);
+    if (i.imm !== 0) c.i64(i.imm).op(Op.I64Add);
+    c.idx(Op.LocalTee, L_VA).op(Op.I32WrapI64).idx(Op.LocalTee, L_A32);
     c.i32(12).op(Op.I32ShrU).i32(TLB_MASK).op(Op.I32And).idx(Op.LocalSet, L_IX);
   }
 
   /**
-   * Leaves "TLB hit and aligned" (i32) for the access kind's tag table: the
-   * entry's page-aligned address against the effective address with its page
-   * offset cleared but its misalignment bits kept (tlb.ts).
+   * Leaves "TLB miss or misaligned" (i32) for the access kind's tag table:
+   * the entry's page-aligned address against the effective address with its
+   * page offset cleared but its misalignment bits kept (tlb.ts). A compare
+   * that feeds `if` directly: Liftoff then emits cmp and jcc, where
+   * i64.eq + i32.eqz took five instructions.
    */
-  hit(tagTable: number, size: number): void {
+  miss(tagTable: number, size: number): void {
     const c = this.c;
     c.idx(Op.LocalGet, L_IX).i32(3).op(Op.I32Shl).idx(Op.LocalGet, P_TLB).op(Op.I32Add).mem(Op.I64Load, 3, tagTable);
-    c.idx(Op.LocalGet, L_VA).i64(-4096 | (size - 1)).op(Op.I64And, Op.I64Eq);
+    c.idx(Op.LocalGet, L_VA).i64(-4096 | (size - 1)).op(Op.I64And, Op.I64Ne);
   }
 
   /** Leaves the machine byte address of the access (i32) from the entry's page offset table. */
@@ -174,16 +192,16 @@ class Gen {
   }
 
   /**
-   * Pops "TLB hit and aligned"; on a miss, leaves the block before the
+   * Pops "TLB miss or misaligned"; if set, leaves the block before the
    * current instruction: writes back the registers, counts the instructions
    * before it and returns its pc with STATE_EXIT = EXIT_SLOW, so the run
    * loop interprets it (TLB refill, page fault, misaligned or MMIO access).
    * No call on the fast path: a call anywhere in a function makes V8 spill
    * the values live across it on every path.
    */
-  exitUnless(): void {
+  exitIf(): void {
     const c = this.c;
-    c.op(Op.I32Eqz, Op.If, VOID);
+    c.op(Op.If, VOID);
     this.spill();
     c.i32(0).idx(Op.LocalGet, P_DONE).i32(this.k).op(Op.I32Add).mem(Op.I32Store, 2, this.stateBase + STATE_DONE);
     c.i32(0).i32(EXIT_SLOW).mem(Op.I32Store, 2, this.stateBase + STATE_EXIT);
@@ -205,8 +223,8 @@ const ALIGN: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
 function load(size: 1 | 2 | 4 | 8, fast: Op): Emit {
   return (g, i) => {
     g.address(i);
-    g.hit(TLB_RTAG, size);
-    g.exitUnless();
+    g.miss(TLB_RTAG, size);
+    g.exitIf();
     g.hostAddress(TLB_ROFF);
     g.c.mem(fast, ALIGN[size]);
     g.set(i.rd);
@@ -216,8 +234,8 @@ function load(size: 1 | 2 | 4 | 8, fast: Op): Emit {
 function store(size: 1 | 2 | 4 | 8, fast: Op): Emit {
   return (g, i) => {
     g.address(i);
-    g.hit(TLB_WTAG, size);
-    g.exitUnless();
+    g.miss(TLB_WTAG, size);
+    g.exitIf();
     g.hostAddress(TLB_WOFF);
     g.get(i.rs2);
     g.c.mem(fast, ALIGN[size]);
@@ -378,8 +396,8 @@ const DOUBLE: Width = { size: 8, narrow: [], widen: [], load: Atomic.I64Load, cm
 function amo(w: Width, rmw: (g: Gen, i: Insn) => void): Emit {
   return (g, i) => {
     g.address(i);
-    g.hit(TLB_WTAG, w.size);
-    g.exitUnless();
+    g.miss(TLB_WTAG, w.size);
+    g.exitIf();
     g.hostAddress(TLB_WOFF);
     rmw(g, i);
     g.set(i.rd);
@@ -434,36 +452,40 @@ const branch = (cmp: Op): Emit => (g, i) => {
 function mulh(signedA: boolean, signedB: boolean): Emit {
   return (g, i) => {
     const c = g.c;
+    const m = g.mulLocals();
+    const [a, b] = [m, m + 1];
     g.get(i.rs1);
-    c.idx(Op.LocalSet, L_MA);
+    c.idx(Op.LocalSet, a);
     g.get(i.rs2);
-    c.idx(Op.LocalSet, L_MB);
-    mulhu(c);
+    c.idx(Op.LocalSet, b);
+    mulhu(c, m);
     if (signedA) {
       // - (rs1 < 0 ? rs2 : 0)
-      c.idx(Op.LocalGet, L_MB).idx(Op.LocalGet, L_MA).i64(63).op(Op.I64ShrS, Op.I64And, Op.I64Sub);
+      c.idx(Op.LocalGet, b).idx(Op.LocalGet, a).i64(63).op(Op.I64ShrS, Op.I64And, Op.I64Sub);
     }
-    if (signedB) c.idx(Op.LocalGet, L_MA).idx(Op.LocalGet, L_MB).i64(63).op(Op.I64ShrS, Op.I64And, Op.I64Sub);
+    if (signedB) c.idx(Op.LocalGet, a).idx(Op.LocalGet, b).i64(63).op(Op.I64ShrS, Op.I64And, Op.I64Sub);
     g.set(i.rd);
   };
 }
 
 /**
- * Pushes mulhu(L_MA, L_MB), the high 64 bits of the unsigned 128-bit product
- * (Hacker's Delight 8-2), inline: a call would make V8 spill around it.
+ * Pushes mulhu(a, b) of the four locals from `m` (a, b, t, w), the high 64
+ * bits of the unsigned 128-bit product (Hacker's Delight 8-2), inline: a call
+ * would make V8 spill around it.
  */
-function mulhu(c: Code): void {
+function mulhu(c: Code, m: number): void {
+  const [a, b, t, w] = [m, m + 1, m + 2, m + 3];
   const lo = (l: number): void => void c.idx(Op.LocalGet, l).i64(0xffffffff).op(Op.I64And);
   const hi = (l: number): void => void c.idx(Op.LocalGet, l).i64(32).op(Op.I64ShrU);
   // t = a1*b0 + (a0*b0 >> 32)
-  hi(L_MA); lo(L_MB); c.op(Op.I64Mul);
-  lo(L_MA); lo(L_MB); c.op(Op.I64Mul).i64(32).op(Op.I64ShrU, Op.I64Add).idx(Op.LocalSet, L_MT);
+  hi(a); lo(b); c.op(Op.I64Mul);
+  lo(a); lo(b); c.op(Op.I64Mul).i64(32).op(Op.I64ShrU, Op.I64Add).idx(Op.LocalSet, t);
   // w1 = (t & 0xffffffff) + a0*b1
-  lo(L_MT); lo(L_MA); hi(L_MB); c.op(Op.I64Mul, Op.I64Add).idx(Op.LocalSet, L_MW);
+  lo(t); lo(a); hi(b); c.op(Op.I64Mul, Op.I64Add).idx(Op.LocalSet, w);
   // a1*b1 + (t >> 32) + (w1 >> 32)
-  hi(L_MA); hi(L_MB); c.op(Op.I64Mul);
-  hi(L_MT); c.op(Op.I64Add);
-  hi(L_MW); c.op(Op.I64Add);
+  hi(a); hi(b); c.op(Op.I64Mul);
+  hi(t); c.op(Op.I64Add);
+  hi(w); c.op(Op.I64Add);
 }
 
 /**
@@ -859,7 +881,7 @@ export class WasmBackend {
         const t = same ? byAddress.get(pa) : undefined;
         return t === undefined ? undefined : { func: F_BLOCK + t, index: base + t };
       });
-      funcs.push({ type: BLOCK_TYPE, locals: [...FIXED_LOCALS, ...g.used.map(() => Val.I64)], code: g.c, name: `pa_${b.paddr.toString(16)}` });
+      funcs.push({ type: BLOCK_TYPE, locals: [...FIXED_LOCALS, ...g.localTypes], code: g.c, name: `pa_${b.paddr.toString(16)}` });
     });
     const bytes = encodeModule({
       types: TYPES,
