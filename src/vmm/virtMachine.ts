@@ -60,11 +60,14 @@ export interface VirtConfig {
 export type Engine = "jit" | "interp";
 /**
  * Runs of a block before the translator compiles it: cold code is not worth
- * compiling. 16 cut the blocks Debian's boot interprets from 3.4 M to 2.4 M
- * but made the default guest's boot slower (11.9 s against 10.6 s, three
- * runs each): on two cores V8's compile threads compete with the vCPU.
+ * compiling. When modules were compiled on the vCPU's thread, 16 made the
+ * default guest's boot slower than 50 (11.9 s against 10.6 s); with the
+ * compile world and helpers at low priority, 25 halves the cold blocks a
+ * Debian boot interprets (1.35 M -> 0.68 M at 20) and its hart thread's
+ * medians fell from 13.3 to 12.5 s and from 14.2 to 13.4 s in two rounds
+ * of interleaved boots against 50.
  */
-export const HOT_BLOCK_RUNS = 50;
+export const HOT_BLOCK_RUNS = 25;
 
 /** The NIC's MAC address, QEMU's default. */
 const GUEST_MAC = Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);

@@ -57,3 +57,21 @@ test("a DMA write to a directly linked block is seen after the next FENCE.I (tra
   const delta = h.getX(10) - before;
   assert.ok(delta >= 9n * 100n, `a0 grew by ${delta}: the linked block ran its old code`);
 });
+
+test("a DMA write to a block linked from a later module is seen after the next FENCE.I (translator, a module per block)", () => {
+  const mem = new GuestMemory(RAM, 1 << 20);
+  // A: addi a0, a0, 1; j B   B: addi s4, s4, 1   F: fence.i   J: j A (J's module imports A and links to it)
+  const program = [ADDI_A0_1, 0x00c0006f, 0x00000013, 0x00000013, 0x001a0a13, FENCE_I, 0xfe9ff06f];
+  program.forEach((w, k) => mem.writeU32(RAM + 4 * k, w));
+  const h = machineModeHart(mem);
+  h.translateAfter = 1;
+  h.translateBatch = 1;
+  h.pc = RAM;
+  h.run(200);
+  const before = h.getX(10);
+  assert.ok(before >= 30n, `a0 = ${before}`);
+  new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM, ADDI_A0_100);
+  h.run(50); // 10 turns
+  const delta = h.getX(10) - before;
+  assert.ok(delta >= 9n * 100n, `a0 grew by ${delta}: J's link ran A's old code`);
+});

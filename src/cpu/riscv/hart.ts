@@ -506,6 +506,12 @@ export class Hart {
     return this.u16[(this.mem.machinePageOffset(pa - (pa % 4096)) + (pa % 4096)) >>> 1];
   }
 
+  /** The block at physical address `pa` if the WebAssembly back end has it installed and it is still valid. */
+  translatedAt(pa: number): Block | undefined {
+    const b = this.blocks[this.mem.pageIndex(pa - (pa % 4096))]?.[(pa % 4096) >>> 1];
+    return b !== undefined && b.valid && b.index >= 0 ? b : undefined;
+  }
+
   /** The decoded block at the current pc, decoding it on first use. */
   blockAt(pc: number): Block {
     const pa = this.fetchPhys(pc);

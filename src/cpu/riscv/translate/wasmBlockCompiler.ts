@@ -54,9 +54,23 @@ const TYPES: FuncType[] = [
 const EX_TYPE = 1;
 const F_EX = 0;
 const F_SYS = 1;
-/** Every module defines its chain function first, then its blocks. */
-const F_CHAIN = 2;
-const F_BLOCK = 3;
+/**
+ * Then the imported blocks of older modules that this module links to
+ * directly; every module defines its chain function first, then its blocks
+ * (ModuleLayout).
+ */
+const F_IMPORTED = 2;
+
+/** Function indices of a module's imported blocks, chain function and blocks. */
+class ModuleLayout {
+  constructor(readonly imports: number) {}
+  get chain(): number {
+    return F_IMPORTED + this.imports;
+  }
+  block(j: number): number {
+    return this.chain + 1 + j;
+  }
+}
 
 // Parameters (BLOCK_PARAMS) of block and chain functions, and the fixed locals of a block.
 const P_PC = 0;
@@ -730,6 +744,8 @@ export class WasmBackend {
   private readonly exit: Int32Array;
   private readonly live: Int32Array;
   private pending: Block[] = [];
+  /** The function-table entries, for modules that import them (the typings of WebAssembly.Table lack get). */
+  private readonly functions: unknown[] = [];
   /** instret when the oldest pending block was queued. */
   private since = 0;
   /** Bumped by clear(): a batch compiled for an older cache is dropped on arrival. */
@@ -805,6 +821,7 @@ export class WasmBackend {
   clear(): void {
     this.pending = [];
     this.nextIndex = 0;
+    this.functions.fill(undefined);
     this.cacheGeneration++;
     this.killLinks();
     this.forgetJumps();
@@ -865,21 +882,37 @@ export class WasmBackend {
     this.pending = [];
     if (blocks.length === 0) return 0;
     const h = this.h;
-    const funcs: FuncSpec[] = [
-      { type: BLOCK_TYPE, locals: [Val.I32, Val.I32], code: chainBody(h.stateBase, this.nextIndex, blocks.length) },
-    ];
+    const base = this.nextIndex;
     const byAddress = new Map<number, number>();
     blocks.forEach((b, j) => {
       if (!b.straddles) byAddress.set(b.paddr, j);
     });
-    const base = this.nextIndex;
+    // Static successors in the same page that an older module holds are imported and linked directly too.
+    const imported: number[] = []; // their table indices
+    const importOf = new Map<number, number>(); // physical address -> import number
+    for (const b of blocks) {
+      for (const delta of staticSuccessors(b)) {
+        const pa = b.paddr + delta;
+        if (!samePage(b, pa) || byAddress.has(pa) || importOf.has(pa)) continue;
+        const t = h.translatedAt(pa);
+        if (t === undefined) continue;
+        importOf.set(pa, imported.length);
+        imported.push(t.index);
+      }
+    }
+    const layout = new ModuleLayout(imported.length);
+    const funcs: FuncSpec[] = [
+      { type: BLOCK_TYPE, locals: [Val.I32, Val.I32], code: chainBody(h.stateBase, base, blocks.length, layout) },
+    ];
     blocks.forEach((b, j) => {
       const g = new Gen(h.stateBase, j);
-      emitBlock(g, b, (delta) => {
+      emitBlock(g, b, layout, (delta) => {
         const pa = b.paddr + delta;
-        const same = !b.straddles && Math.floor(pa / 4096) === Math.floor(b.paddr / 4096);
-        const t = same ? byAddress.get(pa) : undefined;
-        return t === undefined ? undefined : { func: F_BLOCK + t, index: base + t };
+        if (!samePage(b, pa)) return undefined;
+        const t = byAddress.get(pa);
+        if (t !== undefined) return { func: layout.block(t), index: base + t };
+        const m = importOf.get(pa);
+        return m === undefined ? undefined : { func: F_IMPORTED + m, index: imported[m] };
       });
       funcs.push({ type: BLOCK_TYPE, locals: [...FIXED_LOCALS, ...g.localTypes], code: g.c, name: `pa_${b.paddr.toString(16)}` });
     });
@@ -889,15 +922,17 @@ export class WasmBackend {
       imports: [
         { name: "ex", type: EX_TYPE },
         { name: "sys", type: EX_TYPE },
+        ...imported.map((_, m) => ({ name: `b${m}`, type: BLOCK_TYPE })),
       ],
       funcs,
-      exports: blocks.map((_, j) => ({ name: String(j), func: F_BLOCK + j })),
+      exports: blocks.map((_, j) => ({ name: String(j), func: layout.block(j) })),
     });
+    const importedFns = imported.map((index) => this.functions[index]);
     this.nextIndex += blocks.length;
     this.live.fill(0, base, this.nextIndex);
     const generation = this.cacheGeneration;
     h.moduleCompiler.compile(bytes, (module) => {
-      if (generation === this.cacheGeneration) this.install(module, blocks, base);
+      if (generation === this.cacheGeneration) this.install(module, blocks, base, importedFns);
     });
     return blocks.length;
   }
@@ -908,7 +943,7 @@ export class WasmBackend {
    * page was written) stays out; one that FENCE.I sent to be re-checked is
    * entered but not live, so direct links wait for the run loop's re-check.
    */
-  private install(module: WebAssembly.Module, blocks: Block[], base: number): void {
+  private install(module: WebAssembly.Module, blocks: Block[], base: number, importedFns: unknown[]): void {
     const h = this.h;
     const ex = (j: number, k: number, pc: number): number => {
       const ins = blocks[j].insns[k];
@@ -925,11 +960,14 @@ export class WasmBackend {
       if (h.iregime !== iregime || h.dtlb !== dtlb || this.epoch !== epoch || selectInterrupt(h) >= 0) this.exit[0] = EXIT_MONITOR;
       return npc;
     };
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, ex, sys } });
+    const env: Record<string, unknown> = { memory: this.memory, ex, sys };
+    importedFns.forEach((f, m) => (env[`b${m}`] = f));
+    const instance = new WebAssembly.Instance(module, { env } as WebAssembly.Imports);
     blocks.forEach((b, j) => {
       if (!b.valid) return;
       b.index = base + j;
-      this.table.set(b.index, instance.exports[String(j)]);
+      this.functions[b.index] = instance.exports[String(j)];
+      this.table.set(b.index, this.functions[b.index]);
       this.live[b.index] = h.isCurrent(b) ? 1 : 0;
     });
   }
@@ -945,7 +983,7 @@ export class WasmBackend {
  * three quarters of the block-to-block transfers of a Debian boot stay in
  * their module.
  */
-function chainBody(stateBase: number, base: number, n: number): Code {
+function chainBody(stateBase: number, base: number, n: number, layout: ModuleLayout): Code {
   const E = BLOCK_PARAMS.length;
   const CUR = E + 1;
   const c = new Code();
@@ -960,7 +998,7 @@ function chainBody(stateBase: number, base: number, n: number): Code {
   for (let j = 0; j < n; j++) {
     c.op(Op.End);
     for (let p = 0; p < BLOCK_PARAMS.length; p++) c.idx(Op.LocalGet, p);
-    c.idx(Op.ReturnCall, F_BLOCK + j);
+    c.idx(Op.ReturnCall, layout.block(j));
   }
   c.op(Op.End);
   c.idx(Op.LocalGet, P_PC);
@@ -983,7 +1021,12 @@ function staticSuccessors(b: Block): number[] {
   return [end];
 }
 
-/** A block of the module being compiled: its function index and table index. */
+/** Whether `pa` lies in block `b`'s page (a block straddling two pages links to nothing). */
+function samePage(b: Block, pa: number): boolean {
+  return !b.straddles && Math.floor(pa / 4096) === Math.floor(b.paddr / 4096);
+}
+
+/** A block linked directly (of the module being compiled, or imported): its function index and table index. */
 interface LinkTarget {
   func: number;
   index: number;
@@ -992,13 +1035,14 @@ interface LinkTarget {
 /**
  * Emits the function of one block: runs it, writes its registers back and
  * tail-calls the next block. A static successor (the fall-through or the
- * target of a branch or JAL) in the same physical page and the same module
- * is linked directly: `linkTo(offset from the block's pc)` names it. Same
+ * target of a branch or JAL) in the same physical page, in the same module
+ * or imported from an older one, is linked directly: `linkTo(offset from the
+ * block's pc)` names it. Same
  * page means same mapping, so the link holds whatever satp says; the
  * successor's live word (STATE_LIVE) says whether it still matches memory.
  * Anything else goes through the chain function.
  */
-function emitBlock(g: Gen, b: Block, linkTo: (delta: number) => LinkTarget | undefined): void {
+function emitBlock(g: Gen, b: Block, layout: ModuleLayout, linkTo: (delta: number) => LinkTarget | undefined): void {
   const c = g.c;
   const n = b.insns.length;
   for (const ins of b.insns) for (const r of registersOf(ins)) g.use(r);
@@ -1054,5 +1098,5 @@ function emitBlock(g: Gen, b: Block, linkTo: (delta: number) => LinkTarget | und
     c.idx(Op.LocalGet, L_NPC).op(Op.Return, Op.End);
   }
   c.idx(Op.LocalGet, L_NPC).idx(Op.LocalGet, P_TLB).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add);
-  c.idx(Op.LocalGet, P_BUDGET).idx(Op.LocalGet, P_JUMPS).idx(Op.LocalGet, P_EPOCH).idx(Op.ReturnCall, F_CHAIN);
+  c.idx(Op.LocalGet, P_BUDGET).idx(Op.LocalGet, P_JUMPS).idx(Op.LocalGet, P_EPOCH).idx(Op.ReturnCall, layout.chain);
 }
