@@ -9,6 +9,12 @@
  * Then a CPU-bound workload (sha256sum of 16 MiB) is typed at the default
  * guest's shell under tsxi (both engines) and QEMU, timed by the guest's own
  * `time`. Prints two tables; never asserts on time.
+ *
+ * Every measurement is taken ROUNDS times (TSXI_BENCH_ROUNDS, default 3),
+ * the engines interleaved round by round, and the tables show the median
+ * (and the spread): on the 2-core CI-like machine a single Debian boot of
+ * the same build varied from 12 s to 16 s within an hour, and QEMU's from
+ * 3.7 s to 5.0 s, so one run each could not give a ratio.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -31,6 +37,7 @@ const WORKLOAD = 'time sh -c "dd if=/dev/zero bs=1M count=16 2>/dev/null | sha25
 const WORKLOAD_SHA256 = "080acf35a507ac9849cfcba47dc2ad83e01b75663a516279c8b9d243b719643e"; // 16 MiB of zeros
 const WORKLOAD_TIMEOUT_MS = 600_000;
 const REAL_RE = /real\t(?:(\d+)m )?(\d+(?:\.\d+)?)s/;
+const ROUNDS = Math.max(1, Number(process.env.TSXI_BENCH_ROUNDS ?? 3));
 const HASH_RE = /\b[0-9a-f]{64}\b/;
 
 /** Peak resident set size in KiB as recorded by the kernel (0 if unreadable, e.g. process gone). */
@@ -105,10 +112,39 @@ function bootOnce(cmd: string, args: string[], workload = false): Promise<BootRe
   });
 }
 
-const fmtS = (r: BootResult | undefined): string =>
-  r === undefined ? "n/a" : typeof r.seconds === "number" ? r.seconds.toFixed(2) : r.seconds;
-const fmtMiB = (r: BootResult | undefined): string => (r === undefined || r.rssMiB === 0 ? "n/a" : r.rssMiB.toFixed(0));
-const ratio = (a: BootResult | undefined, b: BootResult | undefined): string =>
+/** A measurement taken ROUNDS times: the median time (or the first failure) and the largest peak RSS. */
+interface Measured extends BootResult {
+  min?: number;
+  max?: number;
+}
+
+function summarize(runs: BootResult[]): Measured {
+  const rssMiB = Math.max(...runs.map((r) => r.rssMiB));
+  const failed = runs.find((r) => typeof r.seconds !== "number");
+  if (failed !== undefined) return { seconds: failed.seconds, rssMiB };
+  const t = runs.map((r) => r.seconds as number).sort((a, b) => a - b);
+  return { seconds: t[(t.length - 1) >> 1], rssMiB, min: t[0], max: t[t.length - 1] };
+}
+
+/** Takes ROUNDS measurements of every job, interleaved (job 1, job 2, ..., job 1, ...); undefined jobs stay so. */
+async function measure(jobs: ((() => Promise<BootResult>) | undefined)[]): Promise<(Measured | undefined)[]> {
+  const runs: BootResult[][] = jobs.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [k, job] of jobs.entries()) if (job !== undefined) runs[k].push(await job());
+  }
+  return jobs.map((job, k) => (job === undefined ? undefined : summarize(runs[k])));
+}
+
+const fmtS = (r: Measured | undefined): string =>
+  r === undefined
+    ? "n/a"
+    : typeof r.seconds !== "number"
+      ? r.seconds
+      : r.min !== undefined && r.max !== undefined && r.max > r.min
+        ? `${r.seconds.toFixed(2)} (${r.min.toFixed(2)}-${r.max.toFixed(2)})`
+        : r.seconds.toFixed(2);
+const fmtMiB = (r: Measured | undefined): string => (r === undefined || r.rssMiB === 0 ? "n/a" : r.rssMiB.toFixed(0));
+const ratio = (a: Measured | undefined, b: Measured | undefined): string =>
   typeof a?.seconds === "number" && typeof b?.seconds === "number" ? `${(a.seconds / b.seconds).toFixed(1)}x` : "n/a";
 
 /** Run the boot benchmark for every available guest and print the table. repo = repository root. */
@@ -134,24 +170,28 @@ export async function bootBench(repo: string): Promise<void> {
     "-bios", "default", "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0"];
   const rows: string[][] = [];
   for (const g of guests) {
-    console.log(`booting ${g.name} ...`);
-    const tsxi = await bootOnce(process.execPath, tsxiArgs(g.kernel));
-    const tsxiSbi = hasOpenSbi ? await bootOnce(process.execPath, tsxiArgs(g.kernel, "--bios", OPENSBI)) : undefined;
-    const qemu = hasQemu ? await bootOnce(QEMU, qemuArgs(g.kernel)) : undefined;
+    console.log(`booting ${g.name} (${ROUNDS} rounds) ...`);
+    const [tsxi, tsxiSbi, qemu] = await measure([
+      () => bootOnce(process.execPath, tsxiArgs(g.kernel)),
+      hasOpenSbi ? () => bootOnce(process.execPath, tsxiArgs(g.kernel, "--bios", OPENSBI)) : undefined,
+      hasQemu ? () => bootOnce(QEMU, qemuArgs(g.kernel)) : undefined,
+    ]);
     rows.push([g.name, fmtS(tsxi), fmtS(tsxiSbi), fmtS(qemu), ratio(tsxi, qemu), ratio(tsxiSbi, qemu),
       fmtMiB(tsxi), fmtMiB(tsxiSbi), fmtMiB(qemu)]);
   }
-  printTable(`boot to shell banner "${BANNER}" (wall-clock s from spawn; peak RSS = VmHWM)`,
+  printTable(`boot to shell banner "${BANNER}" (wall-clock s from spawn, median (min-max) of ${ROUNDS}; peak RSS = VmHWM)`,
     ["guest", "tsxi s", "tsxi+OpenSBI s", "qemu s", "tsxi/qemu", "tsxi+OpenSBI/qemu",
       "tsxi MiB", "tsxi+OpenSBI MiB", "qemu MiB"], rows);
 
   // CPU-bound workload inside the default guest, timed by the guest itself (boot time excluded).
   const kernel = guests[0].kernel;
-  console.log(`running \`${WORKLOAD}\` in the default guest ...`);
-  const jit = await bootOnce(process.execPath, tsxiArgs(kernel), true);
-  const interp = await bootOnce(process.execPath, tsxiArgs(kernel, "--engine", "interp"), true);
-  const qemu = hasQemu ? await bootOnce(QEMU, qemuArgs(kernel), true) : undefined;
-  printTable("in-guest sha256sum of 16 MiB (s) (guest's `time` real s; peak RSS = VmHWM)",
+  console.log(`running \`${WORKLOAD}\` in the default guest (${ROUNDS} rounds; the interpreter once) ...`);
+  const [jit, qemu] = await measure([
+    () => bootOnce(process.execPath, tsxiArgs(kernel), true),
+    hasQemu ? () => bootOnce(QEMU, qemuArgs(kernel), true) : undefined,
+  ]);
+  const interp = summarize([await bootOnce(process.execPath, tsxiArgs(kernel, "--engine", "interp"), true)]);
+  printTable(`in-guest sha256sum of 16 MiB (s) (guest's \`time\` real s, median (min-max) of ${ROUNDS}; peak RSS = VmHWM)`,
     ["guest", "tsxi s", "tsxi interp s", "qemu s", "tsxi/qemu", "tsxi interp/qemu", "tsxi MiB", "tsxi interp MiB", "qemu MiB"],
     [["default", fmtS(jit), fmtS(interp), fmtS(qemu), ratio(jit, qemu), ratio(interp, qemu),
       fmtMiB(jit), fmtMiB(interp), fmtMiB(qemu)]]);
