@@ -4,26 +4,32 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RemoteCompiler, type ModuleCompiler } from "../../src/cpu/riscv/translate/moduleCompiler.js";
+import { encodeBatch, type BatchRequest } from "../../src/cpu/riscv/translate/wasmBlockCompiler.js";
 import { startCompileWorld } from "../../src/vmm/virtMachine.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
 import { machineModeHart } from "../support/hart.js";
 
-/** (module (func (export "f") (result i32) i32.const 42)) */
-const ANSWER = Uint8Array.of(
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00,
-  0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x2a, 0x0b,
-);
+/** One block: addi a0, a0, 1; j back to it. */
+const LOOP: BatchRequest = {
+  stateBase: 0,
+  pages: 1,
+  base: 0,
+  blocks: [{ paddr: 0x8000_0000, straddles: false, raws: [0x00150513, 0xffdff06f] }],
+  imported: [],
+};
 
-test("the compile world compiles a batch and says why one does not compile", async () => {
+test("the compile world encodes and compiles a batch, and says why one fails", async () => {
   const { world, links } = startCompileWorld(1);
   try {
     const c = new RemoteCompiler(links[0]);
     let got: WebAssembly.Module | undefined;
-    c.compile(ANSWER.slice(), (m) => (got = m));
+    c.compile(LOOP, (m) => (got = m));
     c.drain();
     assert.ok(got !== undefined);
-    assert.equal((new WebAssembly.Instance(got).exports.f as () => number)(), 42);
-    c.compile(ANSWER.slice(0, 20), () => assert.fail("a truncated module was delivered"));
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const instance = new WebAssembly.Instance(got, { env: { memory, ex: () => 0, sys: () => 0 } });
+    assert.equal(typeof instance.exports["0"], "function", "the block's function");
+    c.compile({ ...LOOP, blocks: [{ paddr: 0x8000_0000, straddles: false, raws: [] }] }, () => assert.fail("an empty block was delivered"));
     assert.throws(() => c.drain(), /^Error: translated code failed to compile: .+/);
   } finally {
     await world.terminate();
@@ -40,7 +46,7 @@ test("a batch that arrives after a DMA write and FENCE.I does not run the old co
   const h = machineModeHart(mem);
   const held: (() => void)[] = [];
   const deferred: ModuleCompiler = {
-    compile: (bytes, done) => held.push(() => done(new WebAssembly.Module(bytes))),
+    compile: (batch, done) => held.push(() => done(new WebAssembly.Module(encodeBatch(batch)))),
     collect: () => {},
     drain: () => held.splice(0).forEach((f) => f()),
     ready: () => false,

@@ -4,19 +4,22 @@
  * V8 compiles a module on the thread that asks for it, and by default each
  * function lazily, on the thread that first calls it. On the vCPU's thread
  * that cost a Debian boot about 1 s of its 12-13 s (perf: module decoding
- * 0.27 s, lazy Liftoff compiles 0.72 s). A `RemoteCompiler` sends the bytes
- * to the compile world (src/vmm/smp/compileWorld.ts), which compiles every
- * function eagerly on another core while the hart keeps interpreting the
+ * 0.27 s, lazy Liftoff compiles 0.72 s), and encoding the modules another
+ * 0.9 s. A `RemoteCompiler` sends the batch (instruction bits, addresses,
+ * links: a `BatchRequest`) to the compile world (src/vmm/smp/compileWorld.ts),
+ * which encodes the module and compiles every function eagerly on another
+ * core while the hart keeps interpreting the
  * batch's blocks; the hart picks the finished module up at its next
  * `collect()` and instantiates it (a module's compiled code is shared by
  * every thread of the process). `compileHere` compiles on the spot: tests,
  * bare-metal runs, hosts without a compile world.
  */
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import { encodeBatch, type BatchRequest } from "./wasmBlockCompiler.js";
 
 export interface ModuleCompiler {
-  /** Compiles `bytes`; `done` gets the module now or from a later collect()/drain(). */
-  compile(bytes: Uint8Array, done: (module: WebAssembly.Module) => void): void;
+  /** Encodes and compiles a batch; `done` gets the module now or from a later collect()/drain(). */
+  compile(batch: BatchRequest, done: (module: WebAssembly.Module) => void): void;
   /** Hands over the modules finished since the last call, without waiting. */
   collect(): void;
   /** Waits until every module asked for has been handed over. */
@@ -30,7 +33,7 @@ export interface ModuleCompiler {
 }
 
 export const compileHere: ModuleCompiler = {
-  compile: (bytes, done) => done(new WebAssembly.Module(bytes)),
+  compile: (batch, done) => done(new WebAssembly.Module(encodeBatch(batch))),
   collect: () => {},
   drain: () => {},
   ready: () => false,
@@ -49,7 +52,7 @@ export interface CompilerLink {
 /** A request to the compile world, and its answer (a module, or why it failed to compile). */
 export interface CompileRequest {
   id: number;
-  bytes: Uint8Array;
+  batch: BatchRequest;
 }
 export interface CompileReply {
   id: number;
@@ -76,11 +79,11 @@ export class RemoteCompiler implements ModuleCompiler {
     return this.answered[0] !== this.delivered;
   }
 
-  compile(bytes: Uint8Array, done: (module: WebAssembly.Module) => void): void {
+  compile(batch: BatchRequest, done: (module: WebAssembly.Module) => void): void {
     const id = this.nextId++;
     this.waiting.set(id, done);
-    const request: CompileRequest = { id, bytes };
-    this.port.postMessage(request, [bytes.buffer as ArrayBuffer]);
+    const request: CompileRequest = { id, batch };
+    this.port.postMessage(request);
   }
 
   collect(): void {

@@ -35,6 +35,7 @@
  */
 import type { Block, Hart } from "../hart.js";
 import { F_ENDS_BLOCK, F_SYSTEM, type Exec, type Insn } from "../insn.js";
+import { decode } from "../decode.js";
 import * as I from "../exec/int.js";
 import * as A from "../exec/amo.js";
 import * as S from "../exec/system.js";
@@ -702,7 +703,7 @@ const NO_RD = new Set<Exec>([I.sb, I.sh, I.sw, I.sd, ...BRANCHES, S.fence]);
  * instruction writes them. (A semantic function's rd is loaded too: it may
  * be an FP register number, and loading is never wrong.)
  */
-function entryLoads(b: Block): Set<number> {
+function entryLoads(b: Decoded): Set<number> {
   const written = new Set<number>();
   const load = new Set<number>();
   for (const ins of b.insns) {
@@ -883,55 +884,29 @@ export class WasmBackend {
     if (blocks.length === 0) return 0;
     const h = this.h;
     const base = this.nextIndex;
-    const byAddress = new Map<number, number>();
-    blocks.forEach((b, j) => {
-      if (!b.straddles) byAddress.set(b.paddr, j);
-    });
     // Static successors in the same page that an older module holds are imported and linked directly too.
-    const imported: number[] = []; // their table indices
-    const importOf = new Map<number, number>(); // physical address -> import number
+    const inBatch = new Set(blocks.filter((b) => !b.straddles).map((b) => b.paddr));
+    const imported: { paddr: number; index: number }[] = [];
     for (const b of blocks) {
       for (const delta of staticSuccessors(b)) {
         const pa = b.paddr + delta;
-        if (!samePage(b, pa) || byAddress.has(pa) || importOf.has(pa)) continue;
+        if (!samePage(b, pa) || inBatch.has(pa) || imported.some((i) => i.paddr === pa)) continue;
         const t = h.translatedAt(pa);
-        if (t === undefined) continue;
-        importOf.set(pa, imported.length);
-        imported.push(t.index);
+        if (t !== undefined) imported.push({ paddr: pa, index: t.index });
       }
     }
-    const layout = new ModuleLayout(imported.length);
-    const funcs: FuncSpec[] = [
-      { type: BLOCK_TYPE, locals: [Val.I32, Val.I32], code: chainBody(h.stateBase, base, blocks.length, layout) },
-    ];
-    blocks.forEach((b, j) => {
-      const g = new Gen(h.stateBase, j);
-      emitBlock(g, b, layout, (delta) => {
-        const pa = b.paddr + delta;
-        if (!samePage(b, pa)) return undefined;
-        const t = byAddress.get(pa);
-        if (t !== undefined) return { func: layout.block(t), index: base + t };
-        const m = importOf.get(pa);
-        return m === undefined ? undefined : { func: F_IMPORTED + m, index: imported[m] };
-      });
-      funcs.push({ type: BLOCK_TYPE, locals: [...FIXED_LOCALS, ...g.localTypes], code: g.c, name: `pa_${b.paddr.toString(16)}` });
-    });
-    const bytes = encodeModule({
-      types: TYPES,
-      memoryPages: this.pages,
-      imports: [
-        { name: "ex", type: EX_TYPE },
-        { name: "sys", type: EX_TYPE },
-        ...imported.map((_, m) => ({ name: `b${m}`, type: BLOCK_TYPE })),
-      ],
-      funcs,
-      exports: blocks.map((_, j) => ({ name: String(j), func: layout.block(j) })),
-    });
-    const importedFns = imported.map((index) => this.functions[index]);
+    const request: BatchRequest = {
+      stateBase: h.stateBase,
+      pages: this.pages,
+      base,
+      blocks: blocks.map((b) => ({ paddr: b.paddr, straddles: b.straddles, raws: b.insns.map((i) => i.raw) })),
+      imported,
+    };
+    const importedFns = imported.map((i) => this.functions[i.index]);
     this.nextIndex += blocks.length;
     this.live.fill(0, base, this.nextIndex);
     const generation = this.cacheGeneration;
-    h.moduleCompiler.compile(bytes, (module) => {
+    h.moduleCompiler.compile(request, (module) => {
       if (generation === this.cacheGeneration) this.install(module, blocks, base, importedFns);
     });
     return blocks.length;
@@ -974,6 +949,68 @@ export class WasmBackend {
 }
 
 /**
+ * What a batch's module is made from: the blocks' instruction bits (decoded
+ * again where the module is encoded, by the one decoder, so the request can
+ * cross to the compile world), their physical addresses, their table
+ * indices from `base`, and the older blocks they link to directly.
+ */
+export interface BatchRequest {
+  stateBase: number;
+  /** Pages of the shared memory the module imports. */
+  pages: number;
+  /** Table index of the first block. */
+  base: number;
+  blocks: { paddr: number; straddles: boolean; raws: number[] }[];
+  /** Translated blocks of older modules linked to directly, in import order. */
+  imported: { paddr: number; index: number }[];
+}
+
+/** A decoded block as the encoder needs it (a Block, or one decoded again from a BatchRequest). */
+type Decoded = Pick<Block, "paddr" | "straddles" | "insns">;
+
+/** Encodes a batch's module: its chain function, then one function per block (wasmDispatch.ts). */
+export function encodeBatch(req: BatchRequest): Uint8Array {
+  const blocks: Decoded[] = req.blocks.map(({ paddr, straddles, raws }) => {
+    const insns = raws.map((raw) => decode(raw));
+    if (straddles) insns[0].flags |= F_ENDS_BLOCK; // as Hart.buildBlock: a block of its own
+    return { paddr, straddles, insns };
+  });
+  const { base, imported } = req;
+  const byAddress = new Map<number, number>();
+  blocks.forEach((b, j) => {
+    if (!b.straddles) byAddress.set(b.paddr, j);
+  });
+  const importOf = new Map(imported.map((i, m) => [i.paddr, m]));
+  const layout = new ModuleLayout(imported.length);
+  const funcs: FuncSpec[] = [
+    { type: BLOCK_TYPE, locals: [Val.I32, Val.I32], code: chainBody(req.stateBase, base, blocks.length, layout) },
+  ];
+  blocks.forEach((b, j) => {
+    const g = new Gen(req.stateBase, j);
+    emitBlock(g, b, layout, (delta) => {
+      const pa = b.paddr + delta;
+      if (!samePage(b, pa)) return undefined;
+      const t = byAddress.get(pa);
+      if (t !== undefined) return { func: layout.block(t), index: base + t };
+      const m = importOf.get(pa);
+      return m === undefined ? undefined : { func: F_IMPORTED + m, index: imported[m].index };
+    });
+    funcs.push({ type: BLOCK_TYPE, locals: [...FIXED_LOCALS, ...g.localTypes], code: g.c, name: `pa_${b.paddr.toString(16)}` });
+  });
+  return encodeModule({
+    types: TYPES,
+    memoryPages: req.pages,
+    imports: [
+      { name: "ex", type: EX_TYPE },
+      { name: "sys", type: EX_TYPE },
+      ...imported.map((_, m) => ({ name: `b${m}`, type: BLOCK_TYPE })),
+    ],
+    funcs,
+    exports: blocks.map((_, j) => ({ name: String(j), func: layout.block(j) })),
+  });
+}
+
+/**
  * The module's chain function, which every block of the module tail-calls
  * with the next pc: records the instructions retired so far, then looks the
  * pc up in the jump cache and tail-calls the block there if it belongs to
@@ -1011,7 +1048,7 @@ function chainBody(stateBase: number, base: number, n: number, layout: ModuleLay
  * instruction that does not end the block; none after JALR, a monitor
  * instruction or a semantic function's call (which returns the next pc).
  */
-function staticSuccessors(b: Block): number[] {
+function staticSuccessors(b: Decoded): number[] {
   const last = b.insns[b.insns.length - 1];
   const end = b.insns.reduce((o, ins) => o + ins.len, 0);
   const lastOff = end - last.len;
@@ -1022,7 +1059,7 @@ function staticSuccessors(b: Block): number[] {
 }
 
 /** Whether `pa` lies in block `b`'s page (a block straddling two pages links to nothing). */
-function samePage(b: Block, pa: number): boolean {
+function samePage(b: Decoded, pa: number): boolean {
   return !b.straddles && Math.floor(pa / 4096) === Math.floor(b.paddr / 4096);
 }
 
@@ -1042,7 +1079,7 @@ interface LinkTarget {
  * successor's live word (STATE_LIVE) says whether it still matches memory.
  * Anything else goes through the chain function.
  */
-function emitBlock(g: Gen, b: Block, layout: ModuleLayout, linkTo: (delta: number) => LinkTarget | undefined): void {
+function emitBlock(g: Gen, b: Decoded, layout: ModuleLayout, linkTo: (delta: number) => LinkTarget | undefined): void {
   const c = g.c;
   const n = b.insns.length;
   for (const ins of b.insns) for (const r of registersOf(ins)) g.use(r);
