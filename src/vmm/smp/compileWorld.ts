@@ -7,11 +7,10 @@
  * (compiled code is shared by the process's threads, so nothing is compiled
  * twice). The VMM sets V8's `--no-wasm-lazy-compilation` before starting
  * this world, so every function is compiled here rather than on its first
- * call on the vCPU's thread. It runs at the helpers' lower priority
- * (helperPriority.ts).
+ * call on the vCPU's thread. Unlike V8's own helpers it keeps the normal
+ * priority (helperPriority.ts): the harts wait for its modules.
  */
 import { workerData } from "node:worker_threads";
-import { lowerThisThread } from "./helperPriority.js";
 import type { CompileReply, CompileRequest, CompilerLink } from "../../cpu/riscv/translate/moduleCompiler.js";
 import { encodeBatch } from "../../cpu/riscv/translate/wasmBlockCompiler.js";
 
@@ -20,7 +19,6 @@ export interface CompileWorldData {
   links: CompilerLink[];
 }
 
-lowerThisThread();
 for (const { port, answered } of (workerData as CompileWorldData).links) {
   const count = new Int32Array(answered);
   port.on("message", ({ id, batch }: CompileRequest) => {

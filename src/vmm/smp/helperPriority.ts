@@ -1,16 +1,19 @@
 /**
  * vCPU worlds first. Like the vmkernel's scheduler, which favours vCPU
- * worlds over helper worlds, tsxi runs its helper threads (V8's background
- * compilers and garbage collectors, the compile world, the startup
- * threads of Node) at a lower priority than the hart worlds and the VMM
- * thread. On a 2-core host the hart world otherwise shares a core with V8's
+ * worlds over helper worlds, tsxi runs V8's and Node's helper threads
+ * (background compilers and garbage collectors, Node's startup threads) at
+ * a lower priority than the hart worlds, the compile world and the VMM
+ * thread. The compile world keeps the normal priority: the harts wait for
+ * its modules, and at nice 10 behind four busy harts it starved (a
+ * one-hart Debian boot was also slower with it lowered: wall medians 15.7
+ * against 14.4 s). On a 2-core host the hart world otherwise shares a core with V8's
  * TurboFan jobs whenever two of them run at once: a Debian boot's hart
  * thread sat runnable but descheduled for about 1.6 s of its 14.8 s boot,
  * and 1.0 s once the helpers ran at nice 10 (four interleaved boots each;
  * wall median 14.8 s -> 13.6 s). Linux only (per-thread nice through
  * /proc); elsewhere, or without permission, nothing changes.
  */
-import { readdirSync, readlinkSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { setPriority } from "node:os";
 
 /** The nice value of helper threads: low enough to yield to a vCPU, high enough to keep up. */
@@ -40,14 +43,5 @@ export function lowerHelperThreads(): void {
     } catch {
       // a thread that exited meanwhile, or no permission: leave it
     }
-  }
-}
-
-/** Lowers the calling thread (a helper world, e.g. the compile world). */
-export function lowerThisThread(): void {
-  try {
-    setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), HELPER_NICE);
-  } catch {
-    // not Linux, or no permission
   }
 }
