@@ -173,6 +173,17 @@ export function decode(raw: number): Insn {
   return decode32(raw >>> 0, 4);
 }
 
+/**
+ * Decodes a 32-bit instruction whose halves lie in two pages: it always ends
+ * its block, which holds nothing else (Hart.buildBlock; the translator's
+ * encoder decodes such a block again the same way).
+ */
+export function decodeStraddling(raw: number): Insn {
+  const ins = decode(raw);
+  ins.flags |= F_ENDS_BLOCK;
+  return ins;
+}
+
 function decode32(w: number, len: number): Insn {
   const opcode = w & 0x7f;
   const rd = (w >>> 7) & 31;

@@ -1,7 +1,7 @@
 import type { GuestMemory } from "../../memory/guestMemory.js";
 import type { Bus } from "../../devices/bus.js";
 import { Insn, F_ENDS_BLOCK, F_SYSTEM } from "./insn.js";
-import { decode } from "./decode.js";
+import { decode, decodeStraddling } from "./decode.js";
 import { Access, Cause, TRAP } from "./trap.js";
 import { Regime, setTag, tlbHit, tlbIndex, TlbSet, TLB_SET_BYTES } from "./tlb.js";
 import { STATE_TLBS, STATE_X } from "./hartState.js";
@@ -506,9 +506,14 @@ export class Hart {
     return this.u16[(this.mem.machinePageOffset(pa - (pa % 4096)) + (pa % 4096)) >>> 1];
   }
 
+  /** The decoded-block slots (one per halfword) of the page holding physical address `pa`, if it holds code. */
+  private pageSlots(pa: number): (Block | undefined)[] | undefined {
+    return this.blocks[this.mem.pageIndex(pa - (pa % 4096))];
+  }
+
   /** The block at physical address `pa` if the WebAssembly back end has it installed and it is still valid. */
   translatedAt(pa: number): Block | undefined {
-    const b = this.blocks[this.mem.pageIndex(pa - (pa % 4096))]?.[(pa % 4096) >>> 1];
+    const b = this.pageSlots(pa)?.[(pa % 4096) >>> 1];
     return b !== undefined && b.valid && b.index >= 0 ? b : undefined;
   }
 
@@ -550,9 +555,7 @@ export class Hart {
           if (insns.length > 0) break;
           const pa2 = this.fetchPhys(v + 2);
           raw = (raw | (this.parcel(pa2) << 16)) >>> 0;
-          const ins = decode(raw);
-          ins.flags |= F_ENDS_BLOCK;
-          insns.push(ins);
+          insns.push(decodeStraddling(raw));
           const b = new Block(pa, insns);
           b.straddles = true;
           return b;
@@ -625,9 +628,9 @@ export class Hart {
    */
   private warmNeighbours(b: Block): Block[] {
     const warm: Block[] = [];
-    const slots = this.blocks[this.mem.pageIndex(b.paddr - (b.paddr % 4096))];
-    const threshold = Math.max(1, this.translateAfter >> 2);
+    const slots = this.pageSlots(b.paddr);
     if (slots === undefined || this.translateAfter < 4) return warm;
+    const threshold = this.translateAfter >> 2;
     for (const s of slots) {
       if (s !== undefined && s !== b && s.valid && s.hits >= threshold && s.fn === undefined && WasmBackend.suits(s)) warm.push(s);
     }
@@ -685,7 +688,7 @@ export class Hart {
     b.valid = false;
     this.wasm?.setLive(b, false);
     if (b.index >= 0) this.wasm?.forgetJumps();
-    const slots = this.blocks[this.mem.pageIndex(b.paddr)];
+    const slots = this.pageSlots(b.paddr);
     if (slots !== undefined) slots[(b.paddr % 4096) >>> 1] = undefined;
     return false;
   }

@@ -35,7 +35,7 @@
  */
 import type { Block, Hart } from "../hart.js";
 import { F_ENDS_BLOCK, F_SYSTEM, type Exec, type Insn } from "../insn.js";
-import { decode } from "../decode.js";
+import { decode, decodeStraddling } from "../decode.js";
 import * as I from "../exec/int.js";
 import * as A from "../exec/amo.js";
 import * as S from "../exec/system.js";
@@ -976,11 +976,11 @@ type Decoded = Pick<Block, "paddr" | "straddles" | "insns">;
 
 /** Encodes a batch's module: its chain function, then one function per block (wasmDispatch.ts). */
 export function encodeBatch(req: BatchRequest): Uint8Array {
-  const blocks: Decoded[] = req.blocks.map(({ paddr, straddles, raws }) => {
-    const insns = raws.map((raw) => decode(raw));
-    if (straddles) insns[0].flags |= F_ENDS_BLOCK; // as Hart.buildBlock: a block of its own
-    return { paddr, straddles, insns };
-  });
+  const blocks: Decoded[] = req.blocks.map(({ paddr, straddles, raws }) => ({
+    paddr,
+    straddles,
+    insns: raws.map((raw) => (straddles ? decodeStraddling(raw) : decode(raw))),
+  }));
   const { base, imported } = req;
   const byAddress = new Map<number, number>();
   blocks.forEach((b, j) => {
