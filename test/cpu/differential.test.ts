@@ -1,6 +1,6 @@
 // One semantics, two engines: random RV64 instruction streams (ALU, M, Zba,
 // Zbb, Zbs, loads, stores and AMOs — aligned, misaligned and out of RAM —,
-// LR/SC, forward branches and jumps, CSR accesses, ECALL and illegal
+// LR/SC, forward branches and jumps, counted loops, CSR accesses, ECALL and illegal
 // instructions that trap) over registers and data full of corner values run on
 // the interpreter and on the translator in lockstep, block by block, and
 // every architectural register, pc, instret, trap CSR and the data memory
@@ -28,6 +28,12 @@ const BASE = 31;
 const SCRATCH = 30; // written only by the trap handler below
 const CODE_REG = 29;
 const AMO_REG = 28;
+/**
+ * x27 counts the turns of a loop (loopAt): only a loop's first instruction
+ * sets it (to 2-5) and only its decrement writes it otherwise, so that every
+ * loop ends, also one entered by a branch past its first instruction.
+ */
+const LOOP_REG = 27;
 
 let seed = 0x1234_5678;
 function rnd(n: number): number {
@@ -36,7 +42,7 @@ function rnd(n: number): number {
   seed ^= seed << 5;
   return (seed >>> 0) % n;
 }
-const reg = (): number => rnd(Math.min(AMO_REG, CODE_REG, SCRATCH, BASE)); // x0..x27
+const reg = (): number => rnd(Math.min(LOOP_REG, AMO_REG, CODE_REG, SCRATCH, BASE)); // x0..x26
 const src = (): number => (rnd(8) === 0 ? BASE : reg());
 
 const R = (f7: number, f3: number, op: number): number => ((f7 << 25) | (src() << 20) | (src() << 15) | (f3 << 12) | (reg() << 7) | op) >>> 0;
@@ -112,19 +118,19 @@ function amoPair(): number[] {
 }
 
 /** The next instructions at index k of the stream: usually one, an address and an AMO, or an indirect jump forward. */
-function randomInsns(k: number): number[] {
+function randomInsns(k: number, limit: number): number[] {
   const kind = rnd(40);
   if (kind === 0) {
     // jalr rd, imm(x29) (x29 = code + 2048).
-    const target = k + 1 + rnd(Math.min(12, CODE_INSNS - k));
+    const target = k + 1 + rnd(Math.min(12, limit - k));
     return [Iimm(0, 0x67, 4 * target - 2048, CODE_REG)];
   }
-  return kind <= 3 ? amoPair() : [randomInsn(k)];
+  return kind <= 3 ? amoPair() : [randomInsn(k, limit)];
 }
 
-/** One random instruction at index k of the stream (branches and jumps only forward, inside the stream). */
-function randomInsn(k: number): number {
-  const fwd = (): number => 4 * (1 + rnd(Math.max(1, Math.min(12, CODE_INSNS - k))));
+/** One random instruction at index k of the stream (branches and jumps only forward, to index `limit` at most). */
+function randomInsn(k: number, limit: number): number {
+  const fwd = (): number => 4 * (1 + rnd(Math.max(1, Math.min(12, limit - k))));
   switch (rnd(27)) {
     case 0: case 1: case 2: {
       const ops: [number, number][] = [[0, 0], [0x20, 0], [0, 1], [0, 2], [0, 3], [0, 4], [0, 5], [0x20, 5], [0, 6], [0, 7], [1, 0], [1, 1], [1, 2], [1, 3], [1, 4], [1, 5], [1, 6], [1, 7]];
@@ -167,6 +173,23 @@ function randomInsn(k: number): number {
   }
 }
 
+/**
+ * A counted loop at index k: x27 = 2..5; head: a random body whose branches
+ * and jumps stay in it (up to the decrement); x27 -= 1; bgt x27, zero, head.
+ * Translated code runs such a body as one function (a region with a loop).
+ */
+function loopAt(k: number): number[] {
+  const out = [Iimm(0, 0x13, 2 + rnd(4), 0, LOOP_REG)];
+  const head = k + 1;
+  const dec = head + 3 + rnd(14);
+  while (k + out.length < dec) for (const w of randomInsns(k + out.length, dec)) if (k + out.length < dec) out.push(w);
+  out.push(Iimm(0, 0x13, -1, LOOP_REG, LOOP_REG));
+  const off = 4 * (head - (dec + 1));
+  // blt zero, x27, head
+  out.push(((((off >> 12) & 1) << 31) | (((off >> 5) & 0x3f) << 25) | (LOOP_REG << 20) | (0 << 15) | (4 << 12) | (((off >> 1) & 0xf) << 8) | (((off >> 11) & 1) << 7) | 0x63) >>> 0);
+  return out;
+}
+
 function machine(translateAfter: number, code: Uint32Array, init: bigint[], data: Uint8Array): Hart {
   const mem = new GuestMemory(RAM, 1 << 20);
   const h = new Hart(0, mem, new Bus());
@@ -184,6 +207,7 @@ function reset(h: Hart, init: bigint[], data: Uint8Array): void {
   h.mem.writeBytes(DATA - 4096, new Uint8Array(12288)); // everything a stream can store to
   h.mem.writeBytes(DATA, data);
   for (let r = 1; r < 32; r++) h.setX(r, init[r]);
+  h.setX(LOOP_REG, 0n); // a loop entered past its first instruction runs once
   h.setX(BASE, BigInt(DATA));
   h.setX(CODE_REG, BigInt(RAM + 2048));
   h.setX(AMO_REG, BigInt(DATA));
@@ -213,20 +237,24 @@ test("interpreter and translator agree on 10^6 random instructions", { timeout: 
   const end = RAM + 4 * CODE_INSNS;
   while (total < 1_000_000) {
     const code = new Uint32Array(CODE_INSNS + 1);
-    for (let k = 0; k < CODE_INSNS; ) for (const w of randomInsns(k)) if (k < CODE_INSNS) code[k++] = w;
+    for (let k = 0; k < CODE_INSNS; ) {
+      for (const w of rnd(48) === 0 && k + 24 < CODE_INSNS ? loopAt(k) : randomInsns(k, CODE_INSNS)) if (k < CODE_INSNS) code[k++] = w;
+    }
     code[CODE_INSNS] = 0x0000006f; // j .
     const init = Array.from({ length: 32 }, value);
     const data = new Uint8Array(BigUint64Array.from({ length: 512 }, value).buffer);
     const a = machine(0, code, init, data);
     const b = machine(1, code, init, data);
     // A first run finds the stream's blocks; they are compiled (in batches, as in a VM), and the
-    // stream runs again from the start, now translated, in lockstep with the interpreter.
+    // stream runs again from the start, now translated, in lockstep with the interpreter: the
+    // translator runs one block, or (every other step) up to 2-62 instructions of whole blocks,
+    // which lets a function run the blocks of its region; the interpreter catches up block by block.
     for (let step = 0; step < 4 * CODE_INSNS && b.pc !== end; step++) b.run(1);
     b.finishTranslations();
     reset(b, init, data);
     for (let step = 0; step < 4 * CODE_INSNS && a.pc !== end; step++) {
-      a.run(1);
-      b.run(1);
+      b.run(step % 2 === 0 ? 1 : 2 + (step % 61));
+      for (let blocks = 0; a.instret < b.instret && blocks < 64; blocks++) a.run(1);
       assert.deepEqual(state(b), state(a), `program ${programs} (seed state ${seed}), block at step ${step}`);
     }
     assert.equal(a.pc, end, "the stream ran to its end");

@@ -75,3 +75,24 @@ test("a DMA write to a block linked from a later module is seen after the next F
   const delta = h.getX(10) - before;
   assert.ok(delta >= 9n * 100n, `a0 grew by ${delta}: J's link ran A's old code`);
 });
+
+test("a DMA write to a block that a loop's function runs as its region is seen after the next FENCE.I (translator)", () => {
+  const mem = new GuestMemory(RAM, 1 << 20);
+  // A: addi s4, s4, 1; beq s4, s6, F   B: addi a0, a0, 1; andi t0, s4, 15; bnez t0, A   F: fence.i; j A
+  // A's function runs B too and loops inside; it leaves for F every 16th turn.
+  const program = [0x001a0a13, 0x016a0863, ADDI_A0_1, 0x00fa7293, 0xfe0298e3, FENCE_I, 0xfe9ff06f];
+  program.forEach((w, k) => mem.writeU32(RAM + 4 * k, w));
+  const h = machineModeHart(mem);
+  h.translateAfter = 1;
+  h.translateBatch = 1;
+  h.setX(22, -1n); // s6: never equal to s4
+  h.pc = RAM;
+  h.run(400);
+  assert.equal(h.blockInCodePage(RAM)?.region.length, 1, "A's function runs B");
+  const before = h.getX(10);
+  assert.ok(before >= 60n, `a0 = ${before}`);
+  new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM + 8, ADDI_A0_100);
+  h.run(200); // about 38 turns, the first 16 or fewer before the FENCE.I
+  const delta = h.getX(10) - before;
+  assert.ok(delta >= 20n * 100n, `a0 grew by ${delta}: A's function ran B's old code`);
+});

@@ -14,7 +14,7 @@ const LOOP: BatchRequest = {
   stateBase: 0,
   pages: 1,
   base: 0,
-  blocks: [{ paddr: 0x8000_0000, straddles: false, raws: [0x00150513, 0xffdff06f] }],
+  blocks: [{ paddr: 0x8000_0000, straddles: false, raws: [0x00150513, 0xffdff06f], region: [] }],
   imported: [],
 };
 
@@ -29,7 +29,7 @@ test("the compile world encodes and compiles a batch, and says why one fails", a
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
     const instance = new WebAssembly.Instance(got, { env: { memory, ex: () => 0, sys: () => 0 } });
     assert.equal(typeof instance.exports["0"], "function", "the block's function");
-    c.compile({ ...LOOP, blocks: [{ paddr: 0x8000_0000, straddles: false, raws: [] }] }, () => assert.fail("an empty block was delivered"));
+    c.compile({ ...LOOP, blocks: [{ paddr: 0x8000_0000, straddles: false, raws: [], region: [] }] }, () => assert.fail("an empty block was delivered"));
     assert.throws(() => c.drain(), /^Error: translated code failed to compile: .+/);
   } finally {
     await world.terminate();

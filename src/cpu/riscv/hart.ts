@@ -33,6 +33,11 @@ export class Block {
   fn: BlockFn | undefined = undefined;
   /** Index in the hart's WebAssembly function table once the WebAssembly back end translated it, or -1. */
   index = -1;
+  /**
+   * The blocks after it in its page that its WebAssembly function runs too
+   * (wasmBlockCompiler.ts, regionOf): it matches memory only while they do.
+   */
+  region: Block[] = [];
   constructor(
     readonly paddr: number,
     readonly insns: Insn[],
@@ -151,7 +156,7 @@ export class Hart {
   translateBatch = 32;
   /** Where the WebAssembly back end's batches are compiled (a hart world uses the VM's compile world). */
   moduleCompiler: ModuleCompiler = compileHere;
-  /** Instructions of the current translated block completed before a trap. */
+  /** Instructions of the current JavaScript block (blockCompiler.ts) completed before a trap. */
   icount = 0;
   /** GuestMemory.externalWrites() at the last FENCE.I that re-checked code. */
   private externalWritesSeen = -1;
@@ -511,6 +516,25 @@ export class Hart {
     return this.blocks[this.mem.pageIndex(pa - (pa % 4096))];
   }
 
+  /**
+   * The decoded block at physical address `pa` in a page that holds code,
+   * decoded now if it has not run yet (a translated region may take in code
+   * after a branch not taken so far). Undefined when it awaits a re-check
+   * after FENCE.I or would start with an instruction that straddles pages.
+   */
+  blockInCodePage(pa: number): Block | undefined {
+    const slots = this.pageSlots(pa);
+    if (slots === undefined) return undefined;
+    const slot = (pa % 4096) >>> 1;
+    const b = slots[slot];
+    if (b !== undefined) return b.valid && b.gen === this.codeGeneration ? b : undefined;
+    if (pa % 4096 === 4094 && (this.parcel(pa) & 3) === 3) return undefined;
+    const nb = this.buildBlock(NaN, pa); // its virtual address matters only for a first instruction that straddles
+    nb.gen = this.codeGeneration;
+    slots[slot] = nb;
+    return nb;
+  }
+
   /** The block at physical address `pa` if the WebAssembly back end has it installed and it is still valid. */
   translatedAt(pa: number): Block | undefined {
     const b = this.pageSlots(pa)?.[(pa % 4096) >>> 1];
@@ -670,17 +694,21 @@ export class Hart {
     this.wasm?.killLinks();
   }
 
-  /** True when `b` still matches the instruction bits in memory; otherwise drops it. */
-  private revalidate(b: Block): boolean {
+  /** Whether the instruction bits of `b` are still those in memory. */
+  private matches(b: Block): boolean {
     let p = b.paddr;
-    let same = !b.straddles;
+    if (b.straddles) return false;
     for (const ins of b.insns) {
-      if (!same) break;
       const bits = ins.len === 2 ? this.parcel(p) : (this.parcel(p) | (this.parcel(p + 2) << 16)) >>> 0;
-      same = bits === ins.raw >>> 0;
+      if (bits !== ins.raw >>> 0) return false;
       p += ins.len;
     }
-    if (same) {
+    return true;
+  }
+
+  /** True when `b` (and the blocks of its region) still match the instruction bits in memory; otherwise drops it. */
+  private revalidate(b: Block): boolean {
+    if (this.matches(b) && b.region.every((r) => r.valid && this.matches(r))) {
       b.gen = this.codeGeneration;
       this.wasm?.setLive(b, true);
       return true;
@@ -785,7 +813,7 @@ export class Hart {
       } catch (e) {
         if (e !== TRAP) throw e;
         // k: instructions the interpreter completed; -1: a JavaScript block; -2: a WebAssembly chain.
-        this.instret += k >= 0 ? k : k === -1 ? this.icount : this.wasm!.retired() + this.icount;
+        this.instret += k >= 0 ? k : k === -1 ? this.icount : this.wasm!.retired();
         takeTrap(this, this.trapCause, this.trapTval, false);
       }
     }

@@ -108,9 +108,14 @@ class Gen {
   private mulTemps = 0;
   /** Registers written so far (must be stored before a call-out and at the end). */
   readonly dirty = new Set<number>();
-  /** Byte offset of the current instruction from the block's pc, and its index. */
+  /**
+   * Byte offset of the current instruction from the function's entry pc, its
+   * index in its basic block (instructions retired before it since P_DONE)
+   * and in the whole region (how the `ex` import finds it).
+   */
   off = 0;
   k = 0;
+  at = 0;
   /** The value left on the stack by a control transfer (the next pc), if any. */
   ended = false;
 
@@ -165,6 +170,28 @@ class Gen {
 
   spill(): void {
     for (const r of this.dirty) this.store(r);
+  }
+
+  /** Leaves (i32) whether the next pc (L_NPC) is the function's pc plus `delta`. */
+  npcIs(delta: number): void {
+    this.c.idx(Op.LocalGet, L_NPC).idx(Op.LocalGet, P_PC).f64(delta).op(Op.F64Add, Op.F64Eq);
+  }
+
+  /** Leaves (i32) whether `n` more instructions keep the chain within its budget. */
+  withinBudget(n: number): void {
+    this.c.idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).idx(Op.LocalGet, P_BUDGET).op(Op.I32LtU);
+  }
+
+  /** Counts the `n` instructions of the block just run into P_DONE. */
+  retire(n: number): void {
+    this.c.idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).idx(Op.LocalSet, P_DONE);
+  }
+
+  /** Tail-calls function `func` (a block or the chain function) with the next pc, after the `n` instructions of this block. */
+  leave(n: number, func: number): void {
+    const c = this.c;
+    c.idx(Op.LocalGet, L_NPC).idx(Op.LocalGet, P_TLB).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add);
+    c.idx(Op.LocalGet, P_BUDGET).idx(Op.LocalGet, P_JUMPS).idx(Op.LocalGet, P_EPOCH).idx(Op.ReturnCall, func);
   }
 
   /** pc of the current instruction plus `delta`, as f64. */
@@ -224,12 +251,18 @@ class Gen {
     c.op(Op.Return, Op.End);
   }
 
-  /** Calls the current instruction's semantic function through import `fn` (`ex` or `sys`); leaves the next pc. */
+  /**
+   * Calls the current instruction's semantic function through import `fn`
+   * (`ex` or `sys`); leaves the next pc. STATE_DONE counts the instructions
+   * before it first, so a trap there is precise.
+   */
   callOut(fn: number): void {
     this.spill();
-    this.c.i32(this.block).i32(this.k);
+    const c = this.c;
+    c.i32(0).idx(Op.LocalGet, P_DONE).i32(this.k).op(Op.I32Add).mem(Op.I32Store, 2, this.stateBase + STATE_DONE);
+    c.i32(this.block).i32(this.at);
     this.pc();
-    this.c.idx(Op.Call, fn);
+    c.idx(Op.Call, fn);
   }
 }
 
@@ -699,19 +732,102 @@ function registersOf(i: Insn): number[] {
 const NO_RD = new Set<Exec>([I.sb, I.sh, I.sw, I.sd, ...BRANCHES, S.fence]);
 
 /**
- * Registers the block must load on entry: all it may read before an emitted
- * instruction writes them. (A semantic function's rd is loaded too: it may
- * be an FP register number, and loading is never wrong.)
+ * Registers a function must load on entry: all its region may read before
+ * an emitted instruction of its first block writes them, and all that later
+ * blocks write (a path that skips the write still stores them when it leaves
+ * the function). A semantic function's rd is loaded too: it may be an FP
+ * register number, and loading is never wrong.
  */
-function entryLoads(b: Decoded): Set<number> {
+function entryLoads(region: Decoded[]): Set<number> {
   const written = new Set<number>();
   const load = new Set<number>();
-  for (const ins of b.insns) {
-    const writes = EMIT.has(ins.exec) && !NO_RD.has(ins.exec);
-    for (const r of writes ? [ins.rs1, ins.rs2] : registersOf(ins)) if (!written.has(r)) load.add(r);
-    if (writes) written.add(ins.rd);
-  }
+  region.forEach((b, j) => {
+    for (const ins of b.insns) {
+      const writes = EMIT.has(ins.exec) && !NO_RD.has(ins.exec);
+      for (const r of writes ? [ins.rs1, ins.rs2] : registersOf(ins)) if (!written.has(r)) load.add(r);
+      if (writes && j === 0) written.add(ins.rd);
+      else if (writes && !written.has(ins.rd)) load.add(ins.rd);
+    }
+  });
   return load;
+}
+
+/**
+ * Splits the blocks of a region where its forward branches land inside
+ * them, so that every such target starts a block of the region (emitBlock
+ * branches to block starts only). A block runs on to the next branch, so the
+ * join point after an if-then lies inside the "then" block.
+ */
+function splitAtTargets(region: Decoded[]): Decoded[] {
+  const targets = new Set<number>();
+  let off = 0;
+  for (const b of region) {
+    for (const d of staticSuccessors(b)) if (d > 0) targets.add(off + d);
+    off += byteLength(b);
+  }
+  const out: Decoded[] = [];
+  const entry = region[0].paddr;
+  off = 0;
+  for (const b of region) {
+    let start = off;
+    let insns: Insn[] = [];
+    for (const ins of b.insns) {
+      if (off !== start && targets.has(off)) {
+        out.push({ paddr: entry + start, straddles: b.straddles, insns, split: true });
+        start = off;
+        insns = [];
+      }
+      insns.push(ins);
+      off += ins.len;
+    }
+    out.push({ paddr: entry + start, straddles: b.straddles, insns });
+  }
+  return out;
+}
+
+/** Bytes of guest code a decoded block covers. */
+function byteLength(b: Decoded): number {
+  return b.insns.reduce((o, ins) => o + ins.len, 0);
+}
+
+/** Most blocks, and instructions, one function runs as a region (regionOf). */
+const REGION_BLOCKS = 6;
+const REGION_INSNS = 64;
+
+/**
+ * The blocks that `b`'s function runs after it without leaving (emitBlock):
+ * those that follow it in memory in the same page, each reached from the
+ * ones before by falling through or by a forward branch or JAL, current
+ * (`blockAt`), not monitor instructions, with few semantic calls.
+ * A loop whose body has a branch inside (multi-precision arithmetic,
+ * string routines) then runs in one function with its registers in locals,
+ * instead of tail-calling from block to block and storing and loading them
+ * at every step. The blocks stay blocks of their own too: other code may
+ * enter them.
+ */
+function regionOf(b: Block, blockAt: (pa: number) => Block | undefined): Block[] {
+  const region: Block[] = [];
+  if (b.straddles || (b.insns[0].flags & F_SYSTEM) !== 0) return region;
+  const reached = new Set<number>();
+  let last: Block = b;
+  let off = 0;
+  let insns = b.insns.length;
+  // Members up to the last that branches back to b: only a loop is worth its compile time.
+  let loop = 0;
+  for (;;) {
+    const successors = staticSuccessors(last).map((d) => off + d);
+    if (successors.includes(0)) loop = region.length;
+    for (const d of successors) reached.add(d);
+    off += byteLength(last);
+    if (region.length + 1 >= REGION_BLOCKS || !reached.has(off) || !samePage(b, b.paddr + off)) break;
+    const next = blockAt(b.paddr + off);
+    if (next === undefined || next.straddles || (next.insns[0].flags & F_SYSTEM) !== 0) break;
+    if (insns + next.insns.length > REGION_INSNS || !WasmBackend.suits(next)) break;
+    region.push(next);
+    insns += next.insns.length;
+    last = next;
+  }
+  return region.slice(0, loop);
 }
 
 /**
@@ -858,7 +974,7 @@ export class WasmBackend {
   /**
    * Runs translated block `b` at `pc` and then every translated block it
    * leads to, up to `budget` instructions; returns the next pc. `retired()`
-   * then (or, after a trap, plus Hart.icount) says how many instructions ran.
+   * then (also after a trap) says how many instructions ran.
    */
   chain(b: Block, pc: number, regime: number, tlb: number, budget: number): number {
     const e = regime * JUMP_ENTRIES + ((pc / 2) & (JUMP_ENTRIES - 1));
@@ -890,22 +1006,26 @@ export class WasmBackend {
     if (blocks.length === 0) return 0;
     const h = this.h;
     const base = this.nextIndex;
+    for (const b of blocks) b.region = regionOf(b, (pa) => h.blockInCodePage(pa));
     // Static successors in the same page that an older module holds are imported and linked directly too.
     const inBatch = new Set(blocks.filter((b) => !b.straddles).map((b) => b.paddr));
     const imported: { paddr: number; index: number }[] = [];
     for (const b of blocks) {
-      for (const delta of staticSuccessors(b)) {
-        const pa = b.paddr + delta;
-        if (!samePage(b, pa) || inBatch.has(pa) || imported.some((i) => i.paddr === pa)) continue;
-        const t = h.translatedAt(pa);
-        if (t !== undefined) imported.push({ paddr: pa, index: t.index });
+      for (const r of [b, ...b.region]) {
+        for (const delta of staticSuccessors(r)) {
+          const pa = r.paddr + delta;
+          if (!samePage(r, pa) || inBatch.has(pa) || imported.some((i) => i.paddr === pa)) continue;
+          const t = h.translatedAt(pa);
+          if (t !== undefined) imported.push({ paddr: pa, index: t.index });
+        }
       }
     }
+    const raws = (b: Block): number[] => b.insns.map((i) => i.raw);
     const request: BatchRequest = {
       stateBase: h.stateBase,
       pages: this.pages,
       base,
-      blocks: blocks.map((b) => ({ paddr: b.paddr, straddles: b.straddles, raws: b.insns.map((i) => i.raw) })),
+      blocks: blocks.map((b) => ({ paddr: b.paddr, straddles: b.straddles, raws: raws(b), region: b.region.map(raws) })),
       imported,
     };
     const importedFns = imported.map((i) => this.functions[i.index]);
@@ -926,10 +1046,11 @@ export class WasmBackend {
    */
   private install(module: WebAssembly.Module, blocks: Block[], base: number, importedFns: unknown[]): void {
     const h = this.h;
+    // A function's instructions: its block's, then those of the blocks of its region.
+    const insns = blocks.map((b) => (b.region.length === 0 ? b.insns : [b, ...b.region].flatMap((r) => r.insns)));
     const ex = (j: number, k: number, pc: number): number => {
-      const ins = blocks[j].insns[k];
+      const ins = insns[j][k];
       h.pc = pc;
-      h.icount = k;
       h.npc = pc + ins.len;
       ins.exec(h, ins);
       return h.npc;
@@ -966,13 +1087,18 @@ export interface BatchRequest {
   pages: number;
   /** Table index of the first block. */
   base: number;
-  blocks: { paddr: number; straddles: boolean; raws: number[] }[];
+  /** `region`: the instruction bits of the blocks that follow in the block's function (regionOf). */
+  blocks: { paddr: number; straddles: boolean; raws: number[]; region: number[][] }[];
   /** Translated blocks of older modules linked to directly, in import order. */
   imported: { paddr: number; index: number }[];
 }
 
-/** A decoded block as the encoder needs it (a Block, or one decoded again from a BatchRequest). */
-type Decoded = Pick<Block, "paddr" | "straddles" | "insns">;
+/**
+ * A decoded block as the encoder needs it (a Block, or one decoded again
+ * from a BatchRequest); `split`: the first part of a block that
+ * splitAtTargets cut in two, which runs on into the rest as one block.
+ */
+type Decoded = Pick<Block, "paddr" | "straddles" | "insns"> & { split?: boolean };
 
 /** Encodes a batch's module: its chain function, then one function per block (wasmDispatch.ts). */
 export function encodeBatch(req: BatchRequest): Uint8Array {
@@ -981,6 +1107,15 @@ export function encodeBatch(req: BatchRequest): Uint8Array {
     straddles,
     insns: raws.map((raw) => (straddles ? decodeStraddling(raw) : decode(raw))),
   }));
+  // Each function's region: its block, then the blocks that follow it in memory.
+  const regions = blocks.map((b, j) => {
+    const region = [b];
+    for (const raws of req.blocks[j].region) {
+      const last = region[region.length - 1];
+      region.push({ paddr: last.paddr + byteLength(last), straddles: false, insns: raws.map((raw) => decode(raw)) });
+    }
+    return splitAtTargets(region);
+  });
   const { base, imported } = req;
   const byAddress = new Map<number, number>();
   blocks.forEach((b, j) => {
@@ -993,7 +1128,7 @@ export function encodeBatch(req: BatchRequest): Uint8Array {
   ];
   blocks.forEach((b, j) => {
     const g = new Gen(req.stateBase, j);
-    emitBlock(g, b, layout, (delta) => {
+    emitBlock(g, regions[j], layout, (delta) => {
       const pa = b.paddr + delta;
       if (!samePage(b, pa)) return undefined;
       const t = byAddress.get(pa);
@@ -1056,7 +1191,7 @@ function chainBody(stateBase: number, base: number, n: number, layout: ModuleLay
  */
 function staticSuccessors(b: Decoded): number[] {
   const last = b.insns[b.insns.length - 1];
-  const end = b.insns.reduce((o, ins) => o + ins.len, 0);
+  const end = byteLength(b);
   const lastOff = end - last.len;
   if (BRANCHES.has(last.exec)) return [lastOff + last.imm, end];
   if (last.exec === I.jal) return [lastOff + last.imm];
@@ -1076,70 +1211,124 @@ interface LinkTarget {
 }
 
 /**
- * Emits the function of one block: runs it, writes its registers back and
- * tail-calls the next block. A static successor (the fall-through or the
- * target of a branch or JAL) in the same physical page, in the same module
- * or imported from an older one, is linked directly: `linkTo(offset from the
- * block's pc)` names it. Same
+ * Emits the function of one block and its region (the blocks after it that
+ * it reaches by falling through or branching forward: regionOf), laid out in
+ * address order: a branch to a later block of the region is a `br` to it, a
+ * branch back to the first block a `br` to a loop around them all, and the
+ * guest registers stay in locals throughout. Every other transfer leaves the
+ * function: it writes the registers back and tail-calls the next block. A
+ * static successor (the fall-through or the target of a branch or JAL) in
+ * the same physical page, in the same module or imported from an older one,
+ * is linked directly: `linkTo(offset from the function's pc)` names it. Same
  * page means same mapping, so the link holds whatever satp says; the
  * successor's live word (STATE_LIVE) says whether it still matches memory.
- * Anything else goes through the chain function.
+ * Anything else goes through the chain function. P_DONE counts the
+ * instructions retired before the current block of the region.
  */
-function emitBlock(g: Gen, b: Decoded, layout: ModuleLayout, linkTo: (delta: number) => LinkTarget | undefined): void {
+function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (delta: number) => LinkTarget | undefined): void {
   const c = g.c;
-  const n = b.insns.length;
-  for (const ins of b.insns) for (const r of registersOf(ins)) g.use(r);
-  const loads = entryLoads(b);
+  for (const b of region) for (const ins of b.insns) for (const r of registersOf(ins)) g.use(r);
+  const loads = entryLoads(region);
   for (const r of g.used) if (loads.has(r)) g.load(r);
-  const successors = staticSuccessors(b);
-  // A loop of one block (memset, memcpy, multi-precision arithmetic) loops inside its function.
-  const selfLoop = successors.includes(0);
-  if (selfLoop) c.op(Op.Loop, VOID);
-  for (let k = 0; k < n; k++) {
-    const ins = b.insns[k];
-    g.k = k;
-    const emit = EMIT.get(ins.exec);
-    if (emit !== undefined) {
-      emit(g, ins);
-    } else {
-      g.callOut((ins.flags & F_SYSTEM) !== 0 ? F_SYS : F_EX);
-      if (k === n - 1) g.ended = true;
-      else c.op(Op.Drop);
-      if (g.local[ins.rd] !== 0) g.load(ins.rd);
+  const offsets: number[] = [];
+  let end = 0;
+  for (const b of region) {
+    offsets.push(end);
+    end += byteLength(b);
+  }
+  const successors = region.map((b, j) => staticSuccessors(b).map((d) => offsets[j] + d));
+  const indexAt = new Map(offsets.map((o, j) => [o, j]));
+  const forward = (j: number, d: number): number => {
+    const t = indexAt.get(d);
+    return t !== undefined && t > j ? t : -1;
+  };
+  // Blocks entered by a forward branch (not only by falling through from the one before) get a label.
+  const labelled = region.map((_, t) => successors.some((list, j) => j < t && list.some((d) => d === offsets[t] && (j < t - 1 || d !== offsets[j] + byteLength(region[j])))));
+  // A region that branches back to its start (memset, memcpy, multi-precision arithmetic) loops inside its function.
+  const loop = successors.some((list) => list.includes(0));
+  if (loop) c.op(Op.Loop, VOID);
+  for (let t = region.length - 1; t > 0; t--) if (labelled[t]) c.op(Op.Block, VOID);
+  let at = 0;
+  region.forEach((b, j) => {
+    if (labelled[j]) c.op(Op.End);
+    const n = b.insns.length;
+    g.ended = false;
+    for (let k = 0; k < n; k++, at++) {
+      const ins = b.insns[k];
+      g.k = k;
+      g.at = at;
+      const emit = EMIT.get(ins.exec);
+      if (emit !== undefined) {
+        emit(g, ins);
+      } else {
+        g.callOut((ins.flags & F_SYSTEM) !== 0 ? F_SYS : F_EX);
+        if (k === n - 1) g.ended = true;
+        else c.op(Op.Drop);
+        if (g.local[ins.rd] !== 0) g.load(ins.rd);
+      }
+      g.off += ins.len;
     }
-    g.off += ins.len;
-  }
-  if (!g.ended) c.idx(Op.LocalGet, P_PC).f64(g.off).op(Op.F64Add);
-  c.idx(Op.LocalSet, L_NPC);
-  g.spill();
-  if (selfLoop) {
-    // Again while the budget lasts: the registers stay in locals (memory is current, as at every block end).
-    c.idx(Op.LocalGet, L_NPC).idx(Op.LocalGet, P_PC).op(Op.F64Eq);
-    c.idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).idx(Op.LocalGet, P_BUDGET).op(Op.I32LtU, Op.I32And);
-    c.op(Op.If, VOID);
-    c.i32(0).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).idx(Op.LocalTee, P_DONE).mem(Op.I32Store, 2, g.stateBase + STATE_DONE);
-    c.idx(Op.Br, 1).op(Op.End, Op.End);
-  }
-  for (const delta of successors) {
-    if (delta === 0) continue;
-    const t = linkTo(delta);
-    if (t === undefined) continue;
-    // npc == pc + delta && live[t] && done + n < budget
-    c.idx(Op.LocalGet, L_NPC).idx(Op.LocalGet, P_PC).f64(delta).op(Op.F64Add, Op.F64Eq);
-    c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_LIVE + 4 * t.index).op(Op.I32And);
-    c.idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).idx(Op.LocalGet, P_BUDGET).op(Op.I32LtU, Op.I32And);
-    c.op(Op.If, VOID);
-    c.i32(0).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).mem(Op.I32Store, 2, g.stateBase + STATE_DONE);
-    c.idx(Op.LocalGet, L_NPC).idx(Op.LocalGet, P_TLB).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add);
-    c.idx(Op.LocalGet, P_BUDGET).idx(Op.LocalGet, P_JUMPS).idx(Op.LocalGet, P_EPOCH).idx(Op.ReturnCall, t.func);
-    c.op(Op.End);
-  }
-  if ((b.insns[0].flags & F_SYSTEM) !== 0) {
-    // The monitor instruction asked for the run loop: back to the dispatch loop, which stops too.
-    c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_EXIT).op(Op.If, VOID);
-    c.i32(0).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).mem(Op.I32Store, 2, g.stateBase + STATE_DONE);
-    c.idx(Op.LocalGet, L_NPC).op(Op.Return, Op.End);
-  }
-  c.idx(Op.LocalGet, L_NPC).idx(Op.LocalGet, P_TLB).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add);
-  c.idx(Op.LocalGet, P_BUDGET).idx(Op.LocalGet, P_JUMPS).idx(Op.LocalGet, P_EPOCH).idx(Op.ReturnCall, layout.chain);
+    if (!g.ended) c.idx(Op.LocalGet, P_PC).f64(g.off).op(Op.F64Add);
+    c.idx(Op.LocalSet, L_NPC);
+    // Labels still open here: those of the later labelled blocks (innermost first), then the loop.
+    const depth = (t: number): number => labelled.filter((l, u) => l && u > j && u < t).length;
+    const openLabels = labelled.filter((l, u) => l && u > j).length;
+    const fall = offsets[j] + byteLength(b);
+    const intoNext = j + 1 < region.length && successors[j].includes(fall);
+    for (const d of successors[j]) {
+      if (intoNext && d === fall) continue;
+      const t = forward(j, d);
+      if (t >= 0) {
+        // npc == pc + d && done + n < budget: on to block t of the region
+        g.npcIs(d);
+        g.withinBudget(n);
+        c.op(Op.I32And, Op.If, VOID);
+        g.retire(n);
+        c.idx(Op.Br, depth(t) + 1).op(Op.End);
+      } else if (d === 0) {
+        // npc == pc && done + n < budget: around the loop again; memory is current at its head
+        g.npcIs(0);
+        g.withinBudget(n);
+        c.op(Op.I32And, Op.If, VOID);
+        g.spill();
+        g.retire(n);
+        c.idx(Op.Br, openLabels + 1).op(Op.End);
+      } else {
+        const link = linkTo(d);
+        if (link === undefined) continue;
+        // npc == pc + d && live[link] && done + n < budget
+        g.npcIs(d);
+        c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_LIVE + 4 * link.index).op(Op.I32And);
+        g.withinBudget(n);
+        c.op(Op.I32And, Op.If, VOID);
+        g.spill();
+        c.i32(0).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).mem(Op.I32Store, 2, g.stateBase + STATE_DONE);
+        g.leave(n, link.func);
+        c.op(Op.End);
+      }
+    }
+    if ((b.insns[0].flags & F_SYSTEM) !== 0) {
+      // The monitor instruction asked for the run loop: back to the dispatch loop, which stops too.
+      c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_EXIT).op(Op.If, VOID);
+      c.i32(0).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).mem(Op.I32Store, 2, g.stateBase + STATE_DONE);
+      c.idx(Op.LocalGet, L_NPC).op(Op.Return, Op.End);
+    }
+    if (b.split === true) {
+      // The rest of the same block: on without a check, as the interpreter runs a block whole.
+      g.retire(n);
+    } else if (intoNext) {
+      // Falls through into the next block of the region unless the branch went elsewhere or the budget is used up.
+      g.npcIs(fall);
+      g.withinBudget(n);
+      c.op(Op.I32And, Op.I32Eqz, Op.If, VOID);
+      g.spill();
+      g.leave(n, layout.chain);
+      c.op(Op.End);
+      g.retire(n);
+    } else {
+      g.spill();
+      g.leave(n, layout.chain);
+    }
+  });
+  if (loop) c.op(Op.End, Op.Unreachable);
 }

@@ -12,6 +12,7 @@ export const enum Val {
 
 /** Opcodes used by the translator (§5.4). */
 export const enum Op {
+  Unreachable = 0x00,
   Block = 0x02,
   Loop = 0x03,
   If = 0x04,
