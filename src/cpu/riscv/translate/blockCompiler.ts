@@ -21,8 +21,7 @@ import { SETS_PC, TEMPLATES } from "./templates.js";
  * A translated block: runs the block starting at pc `pc0` with the data TLB
  * set at machine byte offset `tlb` and returns the next pc. The run loop
  * counts the block's instructions as retired; on a trap it throws TRAP with
- * h.pc and h.icount exact. Both back ends (JavaScript here, WebAssembly in
- * wasmBlockCompiler.ts) produce this.
+ * h.pc and h.icount (instructions before the trapping one) exact.
  */
 export type BlockFn = (pc0: number, tlb: number) => number;
 

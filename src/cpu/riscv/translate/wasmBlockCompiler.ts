@@ -20,12 +20,15 @@
  * - Monitor instructions that are common and cheap to contain (CSR accesses,
  *   SFENCE.VMA) run through the `sys` import, which stops the chain when they
  *   change what translated code relies on (see MONITOR).
- * - Traps stay precise: before a call that can trap, the block passes the
+ * - Traps stay precise: before a call that can trap, the block counts the
+ *   instructions retired into STATE_DONE and passes the
  *   instruction's pc and index, which the import stores in the hart.
  * - A block ends by tail-calling the next one (wasmDispatch.ts explains why):
  *   a static successor of its module directly, anything else through the
  *   module's chain function, which returns the pc to the dispatch loop when
  *   it cannot find the block in its module.
+ * - A loop whose body branches runs as one function, the hot block's region
+ *   (regionOf, emitBlock), with the registers in locals throughout.
  *
  * A block's function takes BLOCK_PARAMS (its pc, the byte offset of the data
  * TlbSet, the instructions done so far, the budget, the jump table and its
