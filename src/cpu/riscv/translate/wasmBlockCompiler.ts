@@ -88,9 +88,10 @@ const L_T = 7; // i64 temporary
 const L_A32 = 8; // i32 low half of the effective address
 const L_IX = 9; // i32 TLB index
 const L_NPC = 10; // f64 next pc
+const L_X = 11; // i32 where a slow exit left: byte offset from the entry << 8 | index in its block
 /** Guest registers and temporaries follow, only those the block uses (Liftoff zeroes every local on entry). */
-const FIRST_LOCAL = 11;
-const FIXED_LOCALS = [Val.I64, Val.I64, Val.I32, Val.I32, Val.F64];
+const FIRST_LOCAL = 12;
+const FIXED_LOCALS = [Val.I64, Val.I64, Val.I32, Val.I32, Val.F64, Val.I32];
 
 /** STATE_EXIT values: a monitor instruction needs the run loop; a memory access needs the slow path. */
 const EXIT_MONITOR = 1;
@@ -121,6 +122,8 @@ class Gen {
   at = 0;
   /** The value left on the stack by a control transfer (the next pc), if any. */
   ended = false;
+  /** Labels between the current block's code and the function's slow exit (emitBlock). */
+  slowDepth = 0;
 
   /** `block`: this block's number in its module (the `ex` import's first argument). */
   constructor(
@@ -149,8 +152,12 @@ class Gen {
   }
 
   get(r: number): void {
-    if (r === 0) this.c.i64(0);
-    else this.c.idx(Op.LocalGet, this.local[r]);
+    if (r === 0) {
+      this.c.i64(0);
+      return;
+    }
+    this.use(r);
+    this.c.idx(Op.LocalGet, this.local[r]);
   }
 
   /** Pops the value on the stack into rd (dropped for x0). */
@@ -159,12 +166,13 @@ class Gen {
       this.c.op(Op.Drop);
       return;
     }
+    this.use(rd);
     this.c.idx(Op.LocalSet, this.local[rd]);
     this.dirty.add(rd);
   }
 
-  load(r: number): void {
-    this.c.i32(0).mem(Op.I64Load, 3, this.stateBase + STATE_X + 8 * r).idx(Op.LocalSet, this.local[r]);
+  load(r: number, code = this.c): void {
+    code.i32(0).mem(Op.I64Load, 3, this.stateBase + STATE_X + 8 * r).idx(Op.LocalSet, this.local[r]);
   }
 
   store(r: number): void {
@@ -238,20 +246,36 @@ class Gen {
 
   /**
    * Pops "TLB miss or misaligned"; if set, leaves the block before the
-   * current instruction: writes back the registers, counts the instructions
-   * before it and returns its pc with STATE_EXIT = EXIT_SLOW, so the run
-   * loop interprets it (TLB refill, page fault, misaligned or MMIO access).
-   * No call on the fast path: a call anywhere in a function makes V8 spill
-   * the values live across it on every path.
+   * current instruction through the function's slow exit (slowExit), which
+   * writes back the registers, counts the instructions before it and
+   * returns its pc with STATE_EXIT = EXIT_SLOW, so the run loop interprets
+   * it (TLB refill, page fault, misaligned or MMIO access). No call on the
+   * fast path: a call anywhere in a function makes V8 spill the values live
+   * across it on every path.
    */
   exitIf(): void {
     const c = this.c;
-    c.op(Op.If, VOID);
+    c.op(Op.If, VOID).i32((this.off << 8) | this.k).idx(Op.LocalSet, L_X);
+    c.idx(Op.Br, this.slowDepth + 1).op(Op.End);
+    this.slowExits = true;
+  }
+
+  /** Whether a memory access branches to the slow exit. */
+  slowExits = false;
+
+  /**
+   * The slow exit every memory access of the function shares (one copy
+   * instead of one per access: a Debian boot's functions were 90 bytes of
+   * WebAssembly per guest instruction). It stores every register the
+   * function writes, which is right wherever it left because every
+   * register is loaded on entry.
+   */
+  slowExit(): void {
+    const c = this.c;
     this.spill();
-    c.i32(0).idx(Op.LocalGet, P_DONE).i32(this.k).op(Op.I32Add).mem(Op.I32Store, 2, this.stateBase + STATE_DONE);
+    c.i32(0).idx(Op.LocalGet, P_DONE).idx(Op.LocalGet, L_X).i32(255).op(Op.I32And, Op.I32Add).mem(Op.I32Store, 2, this.stateBase + STATE_DONE);
     c.i32(0).i32(EXIT_SLOW).mem(Op.I32Store, 2, this.stateBase + STATE_EXIT);
-    this.pc();
-    c.op(Op.Return, Op.End);
+    c.idx(Op.LocalGet, P_PC).idx(Op.LocalGet, L_X).i32(8).op(Op.I32ShrU, Op.F64ConvertI32U, Op.F64Add);
   }
 
   /**
@@ -726,34 +750,16 @@ const BRANCHES = new Set<Exec>([I.beq, I.bne, I.blt, I.bge, I.bltu, I.bgeu]);
 const MONITOR = new Set<Exec>([S.csrrw, S.csrrs, S.csrrc, S.csrrwi, S.csrrsi, S.csrrci, S.sfence_vma]);
 const INSTRET_CSRS = new Set<number>([Csr.cycle, Csr.instret, Csr.mcycle, Csr.minstret]);
 
-/** Registers an instruction may read or write (the locals a block needs). */
+/**
+ * Registers a semantic function called from a block may read or write
+ * (their locals are written back before the call and rd is reloaded after
+ * it); loading one that the instruction does not use (an FP register
+ * number, immediate bits) is never wrong.
+ */
 function registersOf(i: Insn): number[] {
   return [i.rs1, i.rs2, i.rd];
 }
 
-/** Emitted instructions whose rd field is not a register they write. */
-const NO_RD = new Set<Exec>([I.sb, I.sh, I.sw, I.sd, ...BRANCHES, S.fence]);
-
-/**
- * Registers a function must load on entry: all its region may read before
- * an emitted instruction of its first block writes them, and all that later
- * blocks write (a path that skips the write still stores them when it leaves
- * the function). A semantic function's rd is loaded too: it may be an FP
- * register number, and loading is never wrong.
- */
-function entryLoads(region: Decoded[]): Set<number> {
-  const written = new Set<number>();
-  const load = new Set<number>();
-  region.forEach((b, j) => {
-    for (const ins of b.insns) {
-      const writes = EMIT.has(ins.exec) && !NO_RD.has(ins.exec);
-      for (const r of writes ? [ins.rs1, ins.rs2] : registersOf(ins)) if (!written.has(r)) load.add(r);
-      if (writes && j === 0) written.add(ins.rd);
-      else if (writes && !written.has(ins.rd)) load.add(ins.rd);
-    }
-  });
-  return load;
-}
 
 /**
  * Splits the blocks of a region where its forward branches land inside
@@ -1131,7 +1137,7 @@ export function encodeBatch(req: BatchRequest): Uint8Array {
   ];
   blocks.forEach((b, j) => {
     const g = new Gen(req.stateBase, j);
-    emitBlock(g, regions[j], layout, (delta) => {
+    const code = emitBlock(g, regions[j], layout, (delta) => {
       const pa = b.paddr + delta;
       if (!samePage(b, pa)) return undefined;
       const t = byAddress.get(pa);
@@ -1139,7 +1145,7 @@ export function encodeBatch(req: BatchRequest): Uint8Array {
       const m = importOf.get(pa);
       return m === undefined ? undefined : { func: F_IMPORTED + m, index: imported[m].index };
     });
-    funcs.push({ type: BLOCK_TYPE, locals: [...FIXED_LOCALS, ...g.localTypes], code: g.c, name: `pa_${b.paddr.toString(16)}` });
+    funcs.push({ type: BLOCK_TYPE, locals: [...FIXED_LOCALS, ...g.localTypes], code, name: `pa_${b.paddr.toString(16)}` });
   });
   return encodeModule({
     types: TYPES,
@@ -1228,11 +1234,10 @@ interface LinkTarget {
  * Anything else goes through the chain function. P_DONE counts the
  * instructions retired before the current block of the region.
  */
-function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (delta: number) => LinkTarget | undefined): void {
+function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (delta: number) => LinkTarget | undefined): Code {
   const c = g.c;
-  for (const b of region) for (const ins of b.insns) for (const r of registersOf(ins)) g.use(r);
-  const loads = entryLoads(region);
-  for (const r of g.used) if (loads.has(r)) g.load(r);
+  // Emitted instructions get their registers' locals on first use; a call-out's must exist before it.
+  for (const b of region) for (const ins of b.insns) if (!EMIT.has(ins.exec)) for (const r of registersOf(ins)) g.use(r);
   const offsets: number[] = [];
   let end = 0;
   for (const b of region) {
@@ -1249,6 +1254,7 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
   const labelled = region.map((_, t) => successors.some((list, j) => j < t && list.some((d) => d === offsets[t] && (j < t - 1 || d !== offsets[j] + byteLength(region[j])))));
   // A region that branches back to its start (memset, memcpy, multi-precision arithmetic) loops inside its function.
   const loop = successors.some((list) => list.includes(0));
+  c.op(Op.Block, VOID); // the slow exit follows its end
   if (loop) c.op(Op.Loop, VOID);
   for (let t = region.length - 1; t > 0; t--) if (labelled[t]) c.op(Op.Block, VOID);
   let at = 0;
@@ -1256,6 +1262,7 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
     if (labelled[j]) c.op(Op.End);
     const n = b.insns.length;
     g.ended = false;
+    g.slowDepth = labelled.filter((l, u) => l && u > j).length + (loop ? 1 : 0);
     for (let k = 0; k < n; k++, at++) {
       const ins = b.insns[k];
       g.k = k;
@@ -1278,6 +1285,12 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
     const openLabels = labelled.filter((l, u) => l && u > j).length;
     const fall = offsets[j] + byteLength(b);
     const intoNext = j + 1 < region.length && successors[j].includes(fall);
+    // A block that can only leave the function writes its registers back once, before choosing the exit.
+    const stays = b.split === true || intoNext || successors[j].some((d) => forward(j, d) >= 0 || d === 0);
+    if (!stays) g.spill();
+    const spill = (): void => {
+      if (stays) g.spill();
+    };
     for (const d of successors[j]) {
       if (intoNext && d === fall) continue;
       const t = forward(j, d);
@@ -1304,7 +1317,7 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
         c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_LIVE + 4 * link.index).op(Op.I32And);
         g.withinBudget(n);
         c.op(Op.I32And, Op.If, VOID);
-        g.spill();
+        spill();
         c.i32(0).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).mem(Op.I32Store, 2, g.stateBase + STATE_DONE);
         g.leave(n, link.func);
         c.op(Op.End);
@@ -1329,9 +1342,17 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
       c.op(Op.End);
       g.retire(n);
     } else {
-      g.spill();
+      spill();
       g.leave(n, layout.chain);
     }
   });
   if (loop) c.op(Op.End, Op.Unreachable);
+  c.op(Op.End);
+  if (g.slowExits) g.slowExit();
+  else c.op(Op.Unreachable);
+  // On entry every register the function uses, also those written before read: the slow exit stores all it writes.
+  const code = new Code();
+  for (const r of g.used) g.load(r, code);
+  code.bytes.append(c.bytes);
+  return code;
 }
