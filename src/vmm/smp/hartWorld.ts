@@ -1,4 +1,3 @@
-import { writeFileSync } from "node:fs";
 /**
  * A hart's world: the worker thread that runs one vCPU of a `VirtMachine`
  * (ESXi's vCPU world). It maps the shared guest RAM, keeps its own decoded
@@ -90,7 +89,6 @@ function runWorld(d: WorldData): void {
     hart.setX(12, BigInt(d.firmware.info));
   }
 
-  writeFileSync("/tmp/start.log", `${Date.now()}\n`);
   while (control.power() === Power.Running) {
     const seen = control.wakeCount(id);
     control.clearAttention(id);
