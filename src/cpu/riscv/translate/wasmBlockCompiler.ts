@@ -4,10 +4,10 @@
  * then TurboFan when hot), so even lukewarm code runs native code — the JS
  * back end's functions start in V8's bytecode interpreter instead.
  *
- * - Guest registers live in i64 locals for the whole block: those it may read
- *   before writing are loaded from the hart's state area (hartState.ts) on
- *   entry; written ones go back at the end and before anything that can trap
- *   or read them (slow paths, semantic calls).
+ * - Guest registers live in i64 locals for the whole block: every one its
+ *   code uses is loaded from the hart's state area (hartState.ts) on entry;
+ *   written ones go back when it leaves and before anything that can trap
+ *   or read them (the slow exit, semantic calls).
  *   RV64's integer operations are WebAssembly's i64 ones (shift amounts are
  *   taken modulo 64 by both, Unprivileged ISA §4.2).
  * - Loads, stores and AMOs inline the software TLB's fast path: the TlbSet
