@@ -80,10 +80,11 @@ export class GuestMemory {
     if (shared === undefined) {
       const statePages = (vcpus * VCPU_STATE_BYTES) / PAGE_SIZE;
       this.machine = new MachineMemory(size + statePages * PAGE_SIZE);
-      this.pageMap = new PageMap(pages);
-      this.pageMap.mapLinear(this.machine.allocate(pages), pages);
+      // State areas first: translated code addresses them with constant offsets, and small ones encode shorter.
       this.vcpus = vcpus;
       this.vcpuStateBase = this.machine.allocate(statePages) * PAGE_SIZE;
+      this.pageMap = new PageMap(pages);
+      this.pageMap.mapLinear(this.machine.allocate(pages), pages);
       this.writeCount = new Int32Array(new SharedArrayBuffer(4));
     } else {
       this.machine = new MachineMemory(shared.machine);
