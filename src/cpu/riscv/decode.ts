@@ -160,8 +160,30 @@ function miscMem(w: number): Entry {
   return undefined;
 }
 
+/**
+ * Decoded instructions by their bits. An Insn never changes once decoded,
+ * so every block holding the same instruction shares one: a Debian boot
+ * decodes its code into far fewer objects, which the garbage collector of
+ * the vCPU's thread no longer copies from the young generation one by one.
+ * Bounded (a guest generating code could otherwise grow it without end):
+ * emptied when it holds INTERNED_MAX.
+ */
+const interned = new Map<number, Insn>();
+const INTERNED_MAX = 1 << 18;
+
 /** Decodes one instruction (32-bit word, or a 16-bit parcel with low bits != 3). */
 export function decode(raw: number): Insn {
+  const key = (raw & 3) !== 3 ? raw & 0xffff : raw | 0;
+  let ins = interned.get(key);
+  if (ins === undefined) {
+    if (interned.size >= INTERNED_MAX) interned.clear();
+    ins = decodeFresh(raw);
+    interned.set(key, ins);
+  }
+  return ins;
+}
+
+function decodeFresh(raw: number): Insn {
   if ((raw & 3) !== 3) {
     const parcel = raw & 0xffff;
     const w = expandCompressed(parcel);
@@ -179,7 +201,7 @@ export function decode(raw: number): Insn {
  * encoder decodes such a block again the same way).
  */
 export function decodeStraddling(raw: number): Insn {
-  const ins = decode(raw);
+  const ins = decodeFresh(raw); // its own object: the flag must not reach the shared one
   ins.flags |= F_ENDS_BLOCK;
   return ins;
 }

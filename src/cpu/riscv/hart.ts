@@ -2,6 +2,7 @@ import type { GuestMemory } from "../../memory/guestMemory.js";
 import type { Bus } from "../../devices/bus.js";
 import { Insn, F_ENDS_BLOCK, F_SYSTEM } from "./insn.js";
 import { decode, decodeStraddling } from "./decode.js";
+import { CodeSlots } from "./codeSlots.js";
 import { Access, Cause, TRAP } from "./trap.js";
 import { Regime, setTag, tlbHit, tlbIndex, TlbSet, TLB_SET_BYTES } from "./tlb.js";
 import { STATE_TLBS, STATE_X } from "./hartState.js";
@@ -184,10 +185,8 @@ export class Hart {
   tmpHi = 0;
 
   // --- decoded code cache: guest RAM page index -> blocks by halfword offset ---
-  // (An array, not a Map: physical addresses pass 2^31, and a Map keyed by them hashes heap numbers.)
-  private readonly blocks: ((Block | undefined)[] | undefined)[];
-  /** Page indices with an entry in `blocks`. */
-  private readonly codePageIndices = new Set<number>();
+  // (Indexed by page, not a Map: physical addresses pass 2^31, and a Map keyed by them hashes heap numbers.)
+  private readonly slots: CodeSlots;
   /**
    * Per guest page: 1 once a write-TLB entry may map it. A page that becomes
    * code must lose its write entries, and with 4096 entries in each of four
@@ -232,7 +231,7 @@ export class Hart {
   ) {
     this.mem = mem;
     this.bus = bus;
-    this.blocks = new Array<(Block | undefined)[] | undefined>(Math.ceil(mem.size / 4096)).fill(undefined);
+    this.slots = new CodeSlots(Math.ceil(mem.size / 4096));
     this.writeMapped = new Uint8Array(Math.ceil(mem.size / 4096));
     this.u8 = mem.u8;
     this.u16 = mem.u16;
@@ -511,9 +510,9 @@ export class Hart {
     return this.u16[(this.mem.machinePageOffset(pa - (pa % 4096)) + (pa % 4096)) >>> 1];
   }
 
-  /** The decoded-block slots (one per halfword) of the page holding physical address `pa`, if it holds code. */
-  private pageSlots(pa: number): (Block | undefined)[] | undefined {
-    return this.blocks[this.mem.pageIndex(pa - (pa % 4096))];
+  /** Index of the guest page holding physical address `pa` (CodeSlots). */
+  private pageOf(pa: number): number {
+    return this.mem.pageIndex(pa - (pa % 4096));
   }
 
   /**
@@ -523,21 +522,21 @@ export class Hart {
    * after FENCE.I or would start with an instruction that straddles pages.
    */
   blockInCodePage(pa: number): Block | undefined {
-    const slots = this.pageSlots(pa);
-    if (slots === undefined) return undefined;
+    const pi = this.pageOf(pa);
+    if (!this.slots.has(pi)) return undefined;
     const slot = (pa % 4096) >>> 1;
-    const b = slots[slot];
+    const b = this.slots.get(pi, slot);
     if (b !== undefined) return b.valid && b.gen === this.codeGeneration ? b : undefined;
     if (pa % 4096 === 4094 && (this.parcel(pa) & 3) === 3) return undefined;
     const nb = this.buildBlock(NaN, pa); // its virtual address matters only for a first instruction that straddles
     nb.gen = this.codeGeneration;
-    slots[slot] = nb;
+    this.slots.set(pi, slot, nb);
     return nb;
   }
 
   /** The block at physical address `pa` if the WebAssembly back end has it installed and it is still valid. */
   translatedAt(pa: number): Block | undefined {
-    const b = this.pageSlots(pa)?.[(pa % 4096) >>> 1];
+    const b = this.slots.get(this.pageOf(pa), (pa % 4096) >>> 1);
     return b !== undefined && b.valid && b.index >= 0 ? b : undefined;
   }
 
@@ -546,11 +545,7 @@ export class Hart {
     const pa = this.fetchPhys(pc);
     const page = pa - (pa % 4096);
     const pi = this.mem.pageIndex(page);
-    let slots = this.blocks[pi];
-    if (slots === undefined) {
-      slots = new Array<Block | undefined>(2048); // preallocated: see jmpCache
-      this.blocks[pi] = slots;
-      this.codePageIndices.add(pi);
+    if (this.slots.open(pi)) {
       this.mem.markCode(page);
       if (this.writeMapped[pi] !== 0) {
         this.writeMapped[pi] = 0;
@@ -558,11 +553,11 @@ export class Hart {
       }
     }
     const slot = (pa % 4096) >>> 1;
-    const b = slots[slot];
+    const b = this.slots.get(pi, slot);
     if (b !== undefined) return b;
     const nb = this.buildBlock(pc, pa);
     nb.gen = this.codeGeneration;
-    slots[slot] = nb;
+    this.slots.set(pi, slot, nb);
     return nb;
   }
 
@@ -599,18 +594,15 @@ export class Hart {
   }
 
   private invalidateCodePage(guestPage: number): void {
-    const slots = this.blocks[guestPage];
-    if (slots === undefined) return;
+    if (!this.slots.has(guestPage)) return;
     let chained = false;
-    for (const b of slots) {
-      if (b === undefined) continue;
+    this.slots.forEach(guestPage, (b) => {
       b.valid = false;
       this.wasm?.setLive(b, false);
       if (b.index >= 0) chained = true;
-    }
+    });
     if (chained) this.wasm?.forgetJumps();
-    this.blocks[guestPage] = undefined;
-    this.codePageIndices.delete(guestPage);
+    this.slots.close(guestPage);
   }
 
   /**
@@ -652,12 +644,11 @@ export class Hart {
    */
   private warmNeighbours(b: Block): Block[] {
     const warm: Block[] = [];
-    const slots = this.pageSlots(b.paddr);
-    if (slots === undefined || this.translateAfter < 4) return warm;
+    if (this.translateAfter < 4) return warm;
     const threshold = this.translateAfter >> 2;
-    for (const s of slots) {
-      if (s !== undefined && s !== b && s.valid && s.hits >= threshold && s.fn === undefined && WasmBackend.suits(s)) warm.push(s);
-    }
+    this.slots.forEach(this.pageOf(b.paddr), (s) => {
+      if (s !== b && s.valid && s.hits >= threshold && s.fn === undefined && WasmBackend.suits(s)) warm.push(s);
+    });
     return warm;
   }
 
@@ -716,19 +707,18 @@ export class Hart {
     b.valid = false;
     this.wasm?.setLive(b, false);
     if (b.index >= 0) this.wasm?.forgetJumps();
-    const slots = this.pageSlots(b.paddr);
-    if (slots !== undefined) slots[(b.paddr % 4096) >>> 1] = undefined;
+    const pi = this.pageOf(b.paddr);
+    if (this.slots.get(pi, (b.paddr % 4096) >>> 1) === b) this.slots.set(pi, (b.paddr % 4096) >>> 1, undefined);
     return false;
   }
 
   /** Forgets all decoded and translated code (a hart starting afresh, a full translation cache). */
   flushCode(): void {
-    for (const pi of this.codePageIndices) {
-      for (const b of this.blocks[pi]!) if (b !== undefined) b.valid = false;
-      this.blocks[pi] = undefined;
+    for (const pi of [...this.slots.codePages]) {
+      this.slots.forEach(pi, (b) => (b.valid = false));
+      this.slots.close(pi);
       this.mem.pageFlags[pi] &= ~PAGE_CODE;
     }
-    this.codePageIndices.clear();
     this.translated = 0;
     this.wasm?.clear();
     for (let i = 0; i < 4; i++) this.jmpCache[i].fill(undefined); // let the dropped blocks go
