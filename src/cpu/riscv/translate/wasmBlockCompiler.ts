@@ -183,9 +183,19 @@ class Gen {
     for (const r of this.dirty) this.store(r);
   }
 
+  /**
+   * Pushes a byte offset from the function's pc as f64: an i32 constant
+   * converted (3-5 bytes of code) rather than an f64 constant (9).
+   */
+  offset(v: number): void {
+    this.c.i32(v).op(Op.F64ConvertI32S);
+  }
+
   /** Leaves (i32) whether the next pc (L_NPC) is the function's pc plus `delta`. */
   npcIs(delta: number): void {
-    this.c.idx(Op.LocalGet, L_NPC).idx(Op.LocalGet, P_PC).f64(delta).op(Op.F64Add, Op.F64Eq);
+    this.c.idx(Op.LocalGet, L_NPC).idx(Op.LocalGet, P_PC);
+    this.offset(delta);
+    this.c.op(Op.F64Add, Op.F64Eq);
   }
 
   /** Leaves (i32) whether `n` more instructions keep the chain within its budget. */
@@ -207,7 +217,9 @@ class Gen {
 
   /** pc of the current instruction plus `delta`, as f64. */
   pc(delta = 0): void {
-    this.c.idx(Op.LocalGet, P_PC).f64(this.off + delta).op(Op.F64Add);
+    this.c.idx(Op.LocalGet, P_PC);
+    this.offset(this.off + delta);
+    this.c.op(Op.F64Add);
   }
 
   /** pc of the current instruction plus `delta`, as i64 (link addresses, AUIPC). */
@@ -1278,7 +1290,11 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
       }
       g.off += ins.len;
     }
-    if (!g.ended) c.idx(Op.LocalGet, P_PC).f64(g.off).op(Op.F64Add);
+    if (!g.ended) {
+      c.idx(Op.LocalGet, P_PC);
+      g.offset(g.off);
+      c.op(Op.F64Add);
+    }
     c.idx(Op.LocalSet, L_NPC);
     // Labels still open here: those of the later labelled blocks (innermost first), then the loop.
     const depth = (t: number): number => labelled.filter((l, u) => l && u > j && u < t).length;

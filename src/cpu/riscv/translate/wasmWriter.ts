@@ -108,6 +108,7 @@ export const enum Op {
   AtomicPrefix = 0xfe,
   I64ExtendI32S = 0xac,
   I64ExtendI32U = 0xad,
+  F64ConvertI32S = 0xb7,
   F64ConvertI32U = 0xb8,
   F64ConvertI64S = 0xb9,
 }
