@@ -528,10 +528,15 @@ export class Hart {
     const b = this.slots.get(pi, slot);
     if (b !== undefined) return b.valid && b.gen === this.codeGeneration ? b : undefined;
     if (pa % 4096 === 4094 && (this.parcel(pa) & 3) === 3) return undefined;
-    const nb = this.buildBlock(NaN, pa); // its virtual address matters only for a first instruction that straddles
-    nb.gen = this.codeGeneration;
-    this.slots.set(pi, slot, nb);
-    return nb;
+    return this.decodeInto(pi, slot, NaN, pa); // its virtual address matters only for a first instruction that straddles
+  }
+
+  /** Decodes the block at `pc` (physical `pa`) into its slot of page `pi`. */
+  private decodeInto(pi: number, slot: number, pc: number, pa: number): Block {
+    const b = this.buildBlock(pc, pa);
+    b.gen = this.codeGeneration;
+    this.slots.set(pi, slot, b);
+    return b;
   }
 
   /** The block at physical address `pa` if the WebAssembly back end has it installed and it is still valid. */
@@ -553,12 +558,7 @@ export class Hart {
       }
     }
     const slot = (pa % 4096) >>> 1;
-    const b = this.slots.get(pi, slot);
-    if (b !== undefined) return b;
-    const nb = this.buildBlock(pc, pa);
-    nb.gen = this.codeGeneration;
-    this.slots.set(pi, slot, nb);
-    return nb;
+    return this.slots.get(pi, slot) ?? this.decodeInto(pi, slot, pc, pa);
   }
 
   private buildBlock(pc: number, pa: number): Block {
@@ -708,7 +708,8 @@ export class Hart {
     this.wasm?.setLive(b, false);
     if (b.index >= 0) this.wasm?.forgetJumps();
     const pi = this.pageOf(b.paddr);
-    if (this.slots.get(pi, (b.paddr % 4096) >>> 1) === b) this.slots.set(pi, (b.paddr % 4096) >>> 1, undefined);
+    const slot = (b.paddr % 4096) >>> 1;
+    if (this.slots.get(pi, slot) === b) this.slots.set(pi, slot, undefined);
     return false;
   }
 

@@ -124,6 +124,8 @@ class Gen {
   ended = false;
   /** Labels between the current block's code and the function's slow exit (emitBlock). */
   slowDepth = 0;
+  /** Whether a memory access branches to the slow exit. */
+  slowExits = false;
 
   /** `block`: this block's number in its module (the `ex` import's first argument). */
   constructor(
@@ -203,6 +205,11 @@ class Gen {
     this.c.idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).idx(Op.LocalGet, P_BUDGET).op(Op.I32LtU);
   }
 
+  /** STATE_DONE = P_DONE + `n`: the instructions retired when the chain stops here. */
+  storeDone(n: number): void {
+    this.c.i32(0).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).mem(Op.I32Store, 2, this.stateBase + STATE_DONE);
+  }
+
   /** Counts the `n` instructions of the block just run into P_DONE. */
   retire(n: number): void {
     this.c.idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).idx(Op.LocalSet, P_DONE);
@@ -272,9 +279,6 @@ class Gen {
     this.slowExits = true;
   }
 
-  /** Whether a memory access branches to the slow exit. */
-  slowExits = false;
-
   /**
    * The slow exit every memory access of the function shares (one copy
    * instead of one per access: a Debian boot's functions were 90 bytes of
@@ -298,7 +302,7 @@ class Gen {
   callOut(fn: number): void {
     this.spill();
     const c = this.c;
-    c.i32(0).idx(Op.LocalGet, P_DONE).i32(this.k).op(Op.I32Add).mem(Op.I32Store, 2, this.stateBase + STATE_DONE);
+    this.storeDone(this.k);
     c.i32(this.block).i32(this.at);
     this.pc();
     c.idx(Op.Call, fn);
@@ -1274,7 +1278,9 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
     if (labelled[j]) c.op(Op.End);
     const n = b.insns.length;
     g.ended = false;
-    g.slowDepth = labelled.filter((l, u) => l && u > j).length + (loop ? 1 : 0);
+    // Labels open in block j: those of the later labelled blocks (innermost first) before block t, then the loop.
+    const openBefore = (t: number): number => labelled.filter((l, u) => l && u > j && u < t).length;
+    g.slowDepth = openBefore(region.length) + (loop ? 1 : 0);
     for (let k = 0; k < n; k++, at++) {
       const ins = b.insns[k];
       g.k = k;
@@ -1296,9 +1302,6 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
       c.op(Op.F64Add);
     }
     c.idx(Op.LocalSet, L_NPC);
-    // Labels still open here: those of the later labelled blocks (innermost first), then the loop.
-    const depth = (t: number): number => labelled.filter((l, u) => l && u > j && u < t).length;
-    const openLabels = labelled.filter((l, u) => l && u > j).length;
     const fall = offsets[j] + byteLength(b);
     const intoNext = j + 1 < region.length && successors[j].includes(fall);
     // A block that can only leave the function writes its registers back once, before choosing the exit.
@@ -1316,15 +1319,15 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
         g.withinBudget(n);
         c.op(Op.I32And, Op.If, VOID);
         g.retire(n);
-        c.idx(Op.Br, depth(t) + 1).op(Op.End);
+        c.idx(Op.Br, openBefore(t) + 1).op(Op.End);
       } else if (d === 0) {
         // npc == pc && done + n < budget: around the loop again; memory is current at its head
         g.npcIs(0);
         g.withinBudget(n);
         c.op(Op.I32And, Op.If, VOID);
-        g.spill();
+        spill();
         g.retire(n);
-        c.idx(Op.Br, openLabels + 1).op(Op.End);
+        c.idx(Op.Br, openBefore(region.length) + 1).op(Op.End);
       } else {
         const link = linkTo(d);
         if (link === undefined) continue;
@@ -1334,7 +1337,7 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
         g.withinBudget(n);
         c.op(Op.I32And, Op.If, VOID);
         spill();
-        c.i32(0).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).mem(Op.I32Store, 2, g.stateBase + STATE_DONE);
+        g.storeDone(n);
         g.leave(n, link.func);
         c.op(Op.End);
       }
@@ -1342,7 +1345,7 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
     if ((b.insns[0].flags & F_SYSTEM) !== 0) {
       // The monitor instruction asked for the run loop: back to the dispatch loop, which stops too.
       c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_EXIT).op(Op.If, VOID);
-      c.i32(0).idx(Op.LocalGet, P_DONE).i32(n).op(Op.I32Add).mem(Op.I32Store, 2, g.stateBase + STATE_DONE);
+      g.storeDone(n);
       c.idx(Op.LocalGet, L_NPC).op(Op.Return, Op.End);
     }
     if (b.split === true) {
@@ -1353,7 +1356,7 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
       g.npcIs(fall);
       g.withinBudget(n);
       c.op(Op.I32And, Op.I32Eqz, Op.If, VOID);
-      g.spill();
+      spill();
       g.leave(n, layout.chain);
       c.op(Op.End);
       g.retire(n);
