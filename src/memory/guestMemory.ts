@@ -27,7 +27,7 @@ export const PAGE_WATCH = 2;
  * the registers and software TLB the translator's WebAssembly code works on
  * (cpu/riscv/hartState.ts lays it out). Guest page maps never point there.
  */
-export const VCPU_STATE_BYTES = 2048 * 1024;
+export const VCPU_STATE_BYTES = 8 * 1024 * 1024;
 
 /** What another world needs to map the same guest RAM (structured-clonable). */
 export interface SharedGuestMemory {

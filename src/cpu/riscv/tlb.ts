@@ -74,6 +74,11 @@ export class TlbSet {
     clearTag(this.xTag, lo, hi);
   }
 
+  /** Drops write entry `idx` if it points at machine page offset `off` (the page became code). */
+  flushWriteEntry(idx: number, off: number): void {
+    if (this.wOff[idx] === off) this.wTag[idx << 1] = EMPTY_TAG;
+  }
+
   /** Drops write entries pointing at machine page offset `off` (the page became code). */
   flushWritesTo(off: number): void {
     for (let i = 0; i < TLB_SIZE; i++) if (this.wOff[i] === off) this.wTag[i << 1] = EMPTY_TAG;

@@ -948,6 +948,11 @@ export class WasmBackend {
     return this.pending.length >= Math.min(this.h.translateBatch, BATCH) ? this.flush() : 0;
   }
 
+  /** Sends the pending batch now if it still holds `b` (the guest spins in it). Returns how many blocks went. */
+  urge(b: Block): number {
+    return this.pending.includes(b) ? this.flush() : 0;
+  }
+
   /**
    * Installs the batches compiled since the last call; sends the pending
    * blocks if the compiler is idle or the oldest has waited long enough.
