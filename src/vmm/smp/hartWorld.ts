@@ -63,10 +63,15 @@ function runWorld(d: WorldData): void {
     hart.mip = control.foldInterrupts(id, hart.mip, sbiTimer);
   };
   bus.register("clint", L.CLINT_BASE, L.CLINT_SIZE, new Clint(hartClint(control, hart, sbiTimer)));
+  let uart: UartFastPath | undefined;
   d.devices.forEach((dev, k) => {
     const remote = new RemoteDevice(mailbox, k, fold);
-    const local = k === d.uart.device ? new UartFastPath(d.uart.shared, id, control.harts, remote, () => mailbox.ring()) : remote;
-    bus.register(dev.name, dev.base, dev.size, local);
+    if (k === d.uart.device) {
+      uart = new UartFastPath(d.uart.shared, id, control.harts, remote, () => mailbox.ring());
+      bus.register(dev.name, dev.base, dev.size, uart);
+    } else {
+      bus.register(dev.name, dev.base, dev.size, remote);
+    }
   });
   hart.readTime = () => control.now();
   hart.attention = control.attentionView(id);
@@ -90,6 +95,7 @@ function runWorld(d: WorldData): void {
   }
 
   while (control.power() === Power.Running) {
+    uart?.flush(); // console bytes of the last slice, before anything else (even a sleep)
     const seen = control.wakeCount(id);
     control.clearAttention(id);
     firmware?.serviceRequests();

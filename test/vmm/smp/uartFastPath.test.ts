@@ -40,16 +40,27 @@ const send = (dev: MmioDevice, s: string): void => {
   for (const c of s) dev.write(THR, 1, c.charCodeAt(0));
 };
 
-test("THR bytes go through the ring in order, ring the doorbell once, and reach the UART when drained", () => {
+test("THR bytes go through the ring in order, ring the doorbell once per line or slice, and reach the UART when drained", () => {
   const { host, counts, worlds, text } = setup();
   send(worlds[0], "hi!");
   assert.equal(counts.trips, 0);
-  assert.equal(counts.doorbells, 1, "only the byte that found the ring empty");
+  assert.equal(counts.doorbells, 0, "no line end yet: the world rings after its slice");
+  worlds[0].flush();
+  assert.equal(counts.doorbells, 1);
+  worlds[0].flush();
+  assert.equal(counts.doorbells, 1, "nothing new to ring for");
   assert.equal(text(), "");
   host.drain();
   assert.equal(text(), "hi!");
-  send(worlds[0], "?");
+  send(worlds[0], "a\nb\n");
+  assert.equal(counts.doorbells, 2, "the first line end rings; the rest find the ring busy");
+  host.drain();
+  send(worlds[0], "x".repeat(RING_BYTES / 2 - 1));
   assert.equal(counts.doorbells, 2);
+  send(worlds[0], "x");
+  assert.equal(counts.doorbells, 3, "a half-full ring rings");
+  host.drain();
+  assert.equal(text(), "hi!a\nb\n" + "x".repeat(RING_BYTES / 2));
 });
 
 test("a mailbox access to the UART drains the rings first; DLAB and loopback close the ring", () => {
@@ -186,6 +197,7 @@ test("through a real mailbox: a doorbell drains the ring, and a request never ov
         send("ring ");
         m.console(new TextEncoder().encode("console "));
         send("ring again");
+        uart.flush(); // as the world does after each run slice
         parentPort.postMessage(uart.read(5, 1));
       });`;
   const w = new Worker(code, { eval: true, workerData: { buffer, shared } });
