@@ -393,7 +393,7 @@ export class Hart {
   }
 
   private fillTlb(lo: number, hi: number, pa: number, access: Access, priv: Priv): void {
-    const pagePa = pa - (pa % 4096);
+    const pagePa = pa - (pa & 4095);
     const off = this.mem.machinePageOffset(pagePa);
     if (off < 0 || !pmpAllows(this, pagePa, 4096, access, priv)) return;
     const idx = tlbIndex(lo);
@@ -451,9 +451,9 @@ export class Hart {
 
   /** Reads RAM or MMIO at a physical address; (vlo, vhi) is the virtual address for faults. */
   physLoad(pa: number, n: number, vlo: number, vhi: number): number {
-    const off = this.mem.machinePageOffset(pa - (pa % 4096));
+    const off = this.mem.machinePageOffset(pa - (pa & 4095));
     if (off >= 0) {
-      const o = off + (pa % 4096);
+      const o = off + (pa & 4095);
       if (n === 1) return this.u8[o];
       if (n === 2) return this.u16[o >>> 1];
       if (n === 4) return this.i32[o >>> 2];
@@ -494,9 +494,9 @@ export class Hart {
   }
 
   physStore(pa: number, n: number, vlo: number, vhi: number, alo: number, ahi: number): void {
-    const off = this.mem.machinePageOffset(pa - (pa % 4096));
+    const off = this.mem.machinePageOffset(pa - (pa & 4095));
     if (off >= 0) {
-      const o = off + (pa % 4096);
+      const o = off + (pa & 4095);
       if (n === 1) this.u8[o] = vlo;
       else if (n === 2) this.u16[o >>> 1] = vlo;
       else if (n === 4) this.i32[o >>> 2] = vlo;
@@ -517,27 +517,31 @@ export class Hart {
 
   /** Physical address of the instruction at virtual pc (raises fetch faults). */
   private fetchPhys(pc: number): number {
-    const lo = pc % 4294967296 | 0;
+    const lo = pc | 0; // ToInt32 keeps the low word (`%` on a double is a call to fmod)
     const hi = Math.floor(pc / 4294967296) | 0;
     const idx = tlbIndex(lo);
     const t = this.itlb;
     if (tlbHit(t.xTag, lo, hi)) return t.xPage[idx] + (lo & 4095);
     const pa = translate(this, lo, hi, Access.Exec, this.priv);
-    if (!pmpAllows(this, pa, 2, Access.Exec, this.priv) || this.mem.machinePageOffset(pa - (pa % 4096)) < 0) {
+    if (!pmpAllows(this, pa, 2, Access.Exec, this.priv) || this.mem.machinePageOffset(pa - (pa & 4095)) < 0) {
       this.raise(Cause.InsnAccessFault, lo, hi);
     }
     this.fillTlb(lo, hi, pa, Access.Exec, this.priv);
     return pa;
   }
 
-  /** Reads a 16-bit parcel at the physical address. */
+  /**
+   * Reads a 16-bit parcel at the physical address. (Physical addresses pass
+   * 2^31: `pa & 4095` takes their low bits exactly, where `pa % 4096` is a
+   * call to fmod; so throughout this file.)
+   */
   private parcel(pa: number): number {
-    return this.u16[(this.mem.machinePageOffset(pa - (pa % 4096)) + (pa % 4096)) >>> 1];
+    return this.u16[(this.mem.machinePageOffset(pa - (pa & 4095)) + (pa & 4095)) >>> 1];
   }
 
   /** Index of the guest page holding physical address `pa` (CodeSlots). */
   private pageOf(pa: number): number {
-    return this.mem.pageIndex(pa - (pa % 4096));
+    return this.mem.pageIndex(pa - (pa & 4095));
   }
 
   /**
@@ -549,10 +553,10 @@ export class Hart {
   blockInCodePage(pa: number): Block | undefined {
     const pi = this.pageOf(pa);
     if (!this.slots.has(pi)) return undefined;
-    const slot = (pa % 4096) >>> 1;
+    const slot = (pa & 4095) >>> 1;
     const b = this.slots.get(pi, slot);
     if (b !== undefined) return b.valid && b.gen === this.codeGeneration ? b : undefined;
-    if (pa % 4096 === 4094 && (this.parcel(pa) & 3) === 3) return undefined;
+    if ((pa & 4095) === 4094 && (this.parcel(pa) & 3) === 3) return undefined;
     return this.decodeInto(pi, slot, NaN, pa); // its virtual address matters only for a first instruction that straddles
   }
 
@@ -566,14 +570,14 @@ export class Hart {
 
   /** The block at physical address `pa` if the WebAssembly back end has it installed and it is still valid. */
   translatedAt(pa: number): Block | undefined {
-    const b = this.slots.get(this.pageOf(pa), (pa % 4096) >>> 1);
+    const b = this.slots.get(this.pageOf(pa), (pa & 4095) >>> 1);
     return b !== undefined && b.valid && b.index >= 0 ? b : undefined;
   }
 
   /** The decoded block at the current pc, decoding it on first use. */
   blockAt(pc: number): Block {
     const pa = this.fetchPhys(pc);
-    const page = pa - (pa % 4096);
+    const page = pa - (pa & 4095);
     const pi = this.mem.pageIndex(page);
     if (this.slots.open(pi)) {
       this.mem.markCode(page);
@@ -585,38 +589,37 @@ export class Hart {
         else for (const t of this.tlbs) t.flushWritesTo(off);
       }
     }
-    const slot = (pa % 4096) >>> 1;
+    const slot = (pa & 4095) >>> 1;
     return this.slots.get(pi, slot) ?? this.decodeInto(pi, slot, pc, pa);
   }
 
   private buildBlock(pc: number, pa: number): Block {
     const insns: Insn[] = [];
-    let p = pa;
-    let v = pc;
+    // Parcels by their offset in the page: one page lookup per block, not per parcel.
+    const page = pa - (pa & 4095);
+    const parcels = this.mem.machinePageOffset(page) >>> 1;
+    let o = pa - page;
     while (insns.length < BLOCK_MAX) {
-      let raw = this.parcel(p);
-      let len = 2;
+      let raw = this.u16[parcels + (o >>> 1)];
       if ((raw & 3) === 3) {
-        if ((p % 4096) === 4094) {
+        if (o === 4094) {
           // A 32-bit instruction straddling a page: only as a block of its own.
           if (insns.length > 0) break;
-          const pa2 = this.fetchPhys(v + 2);
+          const pa2 = this.fetchPhys(pc + 2);
           raw = (raw | (this.parcel(pa2) << 16)) >>> 0;
           insns.push(decodeStraddling(raw));
           const b = new Block(pa, insns);
           b.straddles = true;
           return b;
         }
-        raw = (raw | (this.parcel(p + 2) << 16)) >>> 0;
-        len = 4;
+        raw = (raw | (this.u16[parcels + (o >>> 1) + 1] << 16)) >>> 0;
       }
       const ins = decode(raw);
       if ((ins.flags & F_SYSTEM) !== 0 && insns.length > 0) break; // system insns run as their own block
       insns.push(ins);
       if ((ins.flags & (F_ENDS_BLOCK | F_SYSTEM)) !== 0) break;
-      p += len;
-      v += len;
-      if (p % 4096 === 0) break;
+      o += ins.len;
+      if (o === 4096) break;
     }
     return new Block(pa, insns);
   }
@@ -745,7 +748,7 @@ export class Hart {
     this.wasm?.setLive(b, false);
     if (b.index >= 0) this.wasm?.forgetJumps();
     const pi = this.pageOf(b.paddr);
-    const slot = (b.paddr % 4096) >>> 1;
+    const slot = (b.paddr & 4095) >>> 1;
     if (this.slots.get(pi, slot) === b) this.slots.set(pi, slot, undefined);
     return false;
   }

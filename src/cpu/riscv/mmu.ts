@@ -52,9 +52,9 @@ export function translate(h: Hart, lo: number, hi: number, access: Access, priv:
     for (let level = levels - 1; level >= 0; level--) {
       const vpn = level === 0 ? (lo >>> 12) & 511 : level === 1 ? (lo >>> 21) & 511 : level === 2 ? ((lo >>> 30) | (hi << 2)) & 511 : (hi >>> 7) & 511;
       const pteAddr = table + vpn * 8;
-      const pageOff = mem.machinePageOffset(pteAddr - (pteAddr % 4096));
+      const pageOff = mem.machinePageOffset(pteAddr - (pteAddr & 4095));
       if (pageOff < 0 || !pmpAllows(h, pteAddr, 8, Access.Read, Priv.S)) accessFault(h, access, lo, hi);
-      const idx = (pageOff + (pteAddr % 4096)) >>> 2;
+      const idx = (pageOff + (pteAddr & 4095)) >>> 2;
       // Plain reads: aligned 32-bit halves are never torn, and the A/D update below is a compare-and-swap.
       const pteLo = i32[idx];
       const pteHi = i32[idx + 1];

@@ -34,11 +34,11 @@ function amoTarget(h: Hart, i: Insn, size: number, access: Access): number {
     return ((access === Access.Write ? t.wOff[idx] : t.rOff[idx]) + (lo & 4095)) >>> 2;
   }
   const pa = h.translateData(lo, hi, access, size);
-  const off = h.mem.machinePageOffset(pa - (pa % 4096));
+  const off = h.mem.machinePageOffset(pa - (pa & 4095));
   // AMOs and LR/SC are supported on RAM only (device regions lack the atomic PMA).
   if (off < 0) h.raise(access === Access.Read ? Cause.LoadAccessFault : Cause.StoreAccessFault, lo, hi);
   notePa = pa;
-  return (off + (pa % 4096)) >>> 2;
+  return (off + (pa & 4095)) >>> 2;
 }
 
 /** Notes an AMO's write for code and dirty tracking unless its page needs none (notePa = -1). */
