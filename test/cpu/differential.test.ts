@@ -1,6 +1,6 @@
 // One semantics, two engines: random RV64 instruction streams (ALU, M, Zba,
 // Zbb, Zbs, loads, stores and AMOs — aligned, misaligned and out of RAM —,
-// LR/SC, forward branches and jumps, counted loops, CSR accesses, ECALL and illegal
+// LR/SC, forward branches and jumps, counted loops, CSR accesses (sstatus too), ECALL and illegal
 // instructions that trap) over registers and data full of corner values run on
 // the interpreter and on the translator in lockstep, block by block, and
 // every architectural register, pc, instret, trap CSR and the data memory
@@ -131,7 +131,7 @@ function randomInsns(k: number, limit: number): number[] {
 /** One random instruction at index k of the stream (branches and jumps only forward, to index `limit` at most). */
 function randomInsn(k: number, limit: number): number {
   const fwd = (): number => 4 * (1 + rnd(Math.max(1, Math.min(12, limit - k))));
-  switch (rnd(27)) {
+  switch (rnd(28)) {
     case 0: case 1: case 2: {
       const ops: [number, number][] = [[0, 0], [0x20, 0], [0, 1], [0, 2], [0, 3], [0, 4], [0, 5], [0x20, 5], [0, 6], [0, 7], [1, 0], [1, 1], [1, 2], [1, 3], [1, 4], [1, 5], [1, 6], [1, 7]];
       const [f7, f3] = ops[rnd(ops.length)];
@@ -169,6 +169,12 @@ function randomInsn(k: number, limit: number): number {
       return R(f7, f3, op);
     }
     case 25: return bitmanipImm();
+    case 26: {
+      // sstatus: csrrs/csrrc (x0: a read) or csrrsi/csrrci, mostly on SIE alone (which translated code runs itself)
+      const f3 = [2, 3, 6, 7][rnd(4)];
+      const rs1 = f3 >= 6 ? [0, 2, 2, rnd(32)][rnd(4)] : rnd(4) === 0 ? 0 : src();
+      return Iimm(f3, 0x73, 0x100, rs1);
+    }
     default: return 0x00000013; // nop
   }
 }
@@ -228,7 +234,7 @@ function reset(h: Hart, init: bigint[], data: Uint8Array): void {
 }
 
 function state(h: Hart): unknown {
-  return { pc: h.pc, x: Array.from({ length: 32 }, (_, r) => h.getX(r).toString(16)), instret: h.instret, mcause: h.mcause, mepc: h.mepc, mtval: h.mtval, mscratch: h.mscratch };
+  return { pc: h.pc, x: Array.from({ length: 32 }, (_, r) => h.getX(r).toString(16)), instret: h.instret, mcause: h.mcause, mepc: h.mepc, mtval: h.mtval, mscratch: h.mscratch, mstatus: h.mstatus };
 }
 
 test("interpreter and translator agree on 10^6 random instructions", { timeout: 600_000 }, () => {

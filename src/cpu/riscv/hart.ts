@@ -5,7 +5,7 @@ import { decode, decodeStraddling } from "./decode.js";
 import { CodeSlots } from "./codeSlots.js";
 import { Access, Cause, TRAP } from "./trap.js";
 import { Regime, setTag, tlbHit, tlbIndex, TlbSet, TLB_BITS, TLB_MASK, TLB_SET_BYTES, TLB_SIZE } from "./tlb.js";
-import { STATE_TLBS, STATE_X } from "./hartState.js";
+import { STATE_MSTATUS, STATE_PENDING, STATE_PRIV, STATE_TLBS, STATE_X } from "./hartState.js";
 import { translate, flushTranslations } from "./mmu.js";
 import { pmpAllows } from "./pmp.js";
 import { takeTrap, takePendingInterrupt } from "./privileged.js";
@@ -48,6 +48,11 @@ export class Block {
 }
 
 const BLOCK_MAX = 64;
+
+/** Word indices of Hart.csrWords. */
+const W_MSTATUS = 0;
+const W_PRIV = (STATE_PRIV - STATE_MSTATUS) / 4;
+const W_PENDING = (STATE_PENDING - STATE_MSTATUS) / 4;
 
 /**
  * Runs of a queued block after which its batch is sent even if not full (a
@@ -100,7 +105,6 @@ export class Hart {
   pc = 0;
   /** Next pc: pc + len, overwritten by jumps and taken branches. */
   npc = 0;
-  priv: Priv = Priv.M;
 
   /** FP registers: f[i] as a double, fw[2i] / fw[2i+1] its low / high 32 bits. */
   readonly f: Float64Array;
@@ -109,10 +113,14 @@ export class Hart {
   fflags = 0;
 
   // --- CSR state (csr.ts implements the access rules) ---
-  /** Low 32 bits of mstatus; UXL/SXL are fixed at 2, SD is derived from FS. */
-  mstatus = 0;
-  mip = 0;
-  mie = 0;
+  /**
+   * mstatus, priv and mip & mie, in the state area (STATE_MSTATUS, ...):
+   * translated code runs sstatus's interrupt enables itself
+   * (wasmBlockCompiler.ts, sstatusOp).
+   */
+  private readonly csrWords: Int32Array;
+  private mipBits = 0;
+  private mieBits = 0;
   mideleg = 0;
   medeleg = 0;
   mtvec = 0n;
@@ -264,12 +272,42 @@ export class Hart {
     this.lo = new Int32Array(buf, base + STATE_X, 2 * 33).fill(0);
     this.hi = new Int32Array(buf, base + STATE_X + 4, 2 * 33 - 1);
     this.tlbs = [0, 1, 2, 3].map((k) => new TlbSet(buf, base + STATE_TLBS + k * TLB_SET_BYTES));
+    this.csrWords = new Int32Array(buf, base + STATE_MSTATUS, 3).fill(0);
+    this.priv = Priv.M;
     const fbuf = new ArrayBuffer(256);
     this.f = new Float64Array(fbuf);
     this.fw = new Int32Array(fbuf);
     this.dtlb = this.tlbs[Regime.M];
     this.itlb = this.tlbs[Regime.M];
     mem.onCodeWrite((page) => this.invalidateCodePage(page));
+  }
+
+  get priv(): Priv {
+    return this.csrWords[W_PRIV];
+  }
+  set priv(p: Priv) {
+    this.csrWords[W_PRIV] = p;
+  }
+  /** Low 32 bits of mstatus; UXL/SXL are fixed at 2, SD is derived from FS. */
+  get mstatus(): number {
+    return this.csrWords[W_MSTATUS];
+  }
+  set mstatus(v: number) {
+    this.csrWords[W_MSTATUS] = v;
+  }
+  get mip(): number {
+    return this.mipBits;
+  }
+  set mip(v: number) {
+    this.mipBits = v;
+    this.csrWords[W_PENDING] = v & this.mieBits;
+  }
+  get mie(): number {
+    return this.mieBits;
+  }
+  set mie(v: number) {
+    this.mieBits = v;
+    this.csrWords[W_PENDING] = this.mipBits & v;
   }
 
   // ---------------------------------------------------------------- registers

@@ -21,6 +21,14 @@ export const STATE_DONE = 280;
  * the slow path (wasmBlockCompiler.ts).
  */
 export const STATE_EXIT = 284;
+/**
+ * i32s the hart keeps here so that translated code can read and write them
+ * (Hart's accessors): mstatus's low word, the privilege level, and mip & mie
+ * (non-zero when an interrupt is pending and enabled in mie).
+ */
+export const STATE_MSTATUS = 288;
+export const STATE_PRIV = 292;
+export const STATE_PENDING = 296;
 /** Four TlbSets (one per Regime), TLB_SET_BYTES each. */
 export const STATE_TLBS = 512;
 /**

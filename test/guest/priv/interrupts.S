@@ -152,12 +152,26 @@ after_u:
   li s8, 0
   mret
 in_s:
-  csrsi sstatus, 2             # SIE: the pending SSI is taken now
+  # Twice: the second time the blocks here are translated and reach each other without the run loop.
+  li s10, 2
+  li s7, 0
+1:
+  csrsi sstatus, 2             # SIE: the pending SSI is taken now, before the next instruction
+in_s_next:
   nop
+  csrci sstatus, 2             # (sret set SIE again from SPIE)
+  csrsi sip, 2                 # SSI pending again
+  addi s10, s10, -1
+  bnez s10, 1b
+  csrci sip, 2
   ecall
 after_s:
   li a1, IRQ(1)
   CHECK_REG(50, s8, a1)
+  la a1, in_s_next
+  CHECK_REG(51, s9, a1)        # sepc: taken right after the csrsi (translated code stops its chain there)
+  li a1, 2
+  CHECK_REG(52, s7, a1)        # taken both times
   csrw mideleg, zero
   j pass
 
@@ -201,6 +215,8 @@ vectors:
   .align 2
 s_handler:
   csrr s8, scause
+  csrr s9, sepc
+  addi s7, s7, 1
   csrci sip, 2
   sret
 

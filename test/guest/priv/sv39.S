@@ -129,6 +129,12 @@ s_main:
   li s2, -1
   ld a0, 0(s5)
   CHECK(17, s2, -1)
+  li t0, SUM
+  csrc sstatus, t0
+  ld a0, 0(s5)                               # SUM clear again: faults again
+  CHECK_FAULT(19, 13, s5)
+  li t0, SUM
+  csrs sstatus, t0
   jalr ra, 0(s5)
   CHECK_FAULT(18, 12, s5)
   li t0, SUM

@@ -110,6 +110,12 @@ u_sret:
   sret
   ecall
   CHECK(32, s6, 2)
+  li s6, 0
+  ENTER(0, u_sstatus)
+u_sstatus:
+  csrsi sstatus, 2              # an S-mode CSR (translated code runs this one itself, but not in U)
+  ecall
+  CHECK(37, s6, 2)
 
   # --- TW: WFI in S traps; TSR: SRET in S traps; TVM: satp and SFENCE.VMA in S trap
   li t0, MSTATUS_TW | MSTATUS_TSR | MSTATUS_TVM

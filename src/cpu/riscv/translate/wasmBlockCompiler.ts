@@ -19,7 +19,9 @@
  *   holds this file to it.
  * - Monitor instructions that are common and cheap to contain (CSR accesses,
  *   SFENCE.VMA) run through the `sys` import, which stops the chain when they
- *   change what translated code relies on (see MONITOR).
+ *   change what translated code relies on (see MONITOR); sstatus's interrupt
+ *   enables run inline (sstatusOp), on mstatus, the privilege and the
+ *   pending interrupts that the hart keeps in its state area.
  * - Traps stay precise: before a call that can trap, the block counts the
  *   instructions retired into STATE_DONE and passes the
  *   instruction's pc and index, which the import stores in the hart.
@@ -42,10 +44,11 @@ import { decode, decodeStraddling } from "../decode.js";
 import * as I from "../exec/int.js";
 import * as A from "../exec/amo.js";
 import * as S from "../exec/system.js";
-import { Csr } from "../csr.js";
+import { Csr, MSTATUS_FS, MSTATUS_SIE, SSTATUS_MASK } from "../csr.js";
 import { selectInterrupt } from "../privileged.js";
 import {
-  JUMP_ENTRIES, JUMP_ENTRY_BYTES, LIVE_ENTRIES, STATE_DONE, STATE_EXIT, STATE_JUMPS, STATE_LIVE, STATE_X,
+  JUMP_ENTRIES, JUMP_ENTRY_BYTES, LIVE_ENTRIES, STATE_DONE, STATE_EXIT, STATE_JUMPS, STATE_LIVE, STATE_MSTATUS,
+  STATE_PENDING, STATE_PRIV, STATE_X,
 } from "../hartState.js";
 import { BLOCK_PARAMS, BLOCK_TYPE, dispatchModule, emitJumpProbe, EPOCHS, type Dispatch } from "./wasmDispatch.js";
 import { TLB_MASK, TLB_ROFF, TLB_RTAG, TLB_WOFF, TLB_WTAG } from "../tlb.js";
@@ -110,6 +113,8 @@ class Gen {
   readonly localTypes: Val[] = [];
   /** First of mulhu's four i64 temporaries, once a multiply-high needs them. */
   private mulTemps = 0;
+  /** First of sstatusOp's two i32 temporaries, once one needs them. */
+  private csrTemps = 0;
   /** Registers written so far (must be stored before a call-out and at the end). */
   readonly dirty = new Set<number>();
   /**
@@ -151,6 +156,15 @@ class Gen {
       for (let k = 1; k < 4; k++) this.newLocal(Val.I64);
     }
     return this.mulTemps;
+  }
+
+  /** sstatusOp's old and new mstatus: two i32 locals from the returned index. */
+  csrLocals(): number {
+    if (this.csrTemps === 0) {
+      this.csrTemps = this.newLocal(Val.I32);
+      this.newLocal(Val.I32);
+    }
+    return this.csrTemps;
   }
 
   get(r: number): void {
@@ -755,6 +769,65 @@ const EMIT = new Map<Exec, Emit>([
 const BRANCHES = new Set<Exec>([I.beq, I.bne, I.blt, I.bge, I.bltu, I.bgeu]);
 
 /**
+ * CSR instructions on sstatus that set or clear bits (csrrs, csrrc and their
+ * immediate forms; csrrs with x0 reads): Linux masks and unmasks interrupts
+ * with them around every spinlock, about 300 000 times in a Debian boot,
+ * each of which cost a call into JavaScript (`sys`). Translated code runs
+ * them itself when the hart is not in U-mode and the write changes no bit
+ * but SIE; anything else leaves through the slow exit before the
+ * instruction, and the interpreter runs it (csr.ts). Setting SIE while an
+ * interrupt is pending and enabled in mie stops the chain after it, so that
+ * the run loop decides whether to take it (as `sys` does).
+ */
+function sstatusOp(set: boolean, imm: boolean): Emit {
+  return (g, i) => {
+    const c = g.c;
+    const old = g.csrLocals();
+    const now = old + 1;
+    c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_PRIV).op(Op.I32Eqz); // Priv.U: illegal
+    g.exitIf();
+    c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_MSTATUS).idx(Op.LocalSet, old);
+    const writes = i.rs1 !== 0;
+    if (writes) {
+      c.idx(Op.LocalGet, old);
+      if (imm) c.i32(i.rs1);
+      else {
+        g.get(i.rs1);
+        c.op(Op.I32WrapI64);
+      }
+      c.i32(SSTATUS_MASK).op(Op.I32And);
+      if (set) c.op(Op.I32Or);
+      else c.i32(-1).op(Op.I32Xor, Op.I32And);
+      c.idx(Op.LocalTee, now).idx(Op.LocalGet, old).op(Op.I32Xor).i32(~MSTATUS_SIE).op(Op.I32And);
+      g.exitIf();
+      c.i32(0).idx(Op.LocalGet, now).mem(Op.I32Store, 2, g.stateBase + STATE_MSTATUS);
+    }
+    // rd = sstatus before the write: SD (bit 63) when FS is dirty, UXL = 2, the low word's sstatus bits.
+    c.idx(Op.LocalGet, old).i32(MSTATUS_FS).op(Op.I32And).i32(MSTATUS_FS).op(Op.I32Eq, Op.I64ExtendI32U).i64(63).op(Op.I64Shl);
+    c.i64(2 * 2 ** 32).op(Op.I64Or);
+    c.idx(Op.LocalGet, old).i32(SSTATUS_MASK).op(Op.I32And, Op.I64ExtendI32U, Op.I64Or);
+    g.set(i.rd);
+    if (writes && set) {
+      // SIE went from 0 to 1 with an interrupt pending
+      c.idx(Op.LocalGet, now).idx(Op.LocalGet, old).op(Op.I32Xor).i32(MSTATUS_SIE).op(Op.I32And).i32(0).op(Op.I32Ne);
+      c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_PENDING).i32(0).op(Op.I32Ne, Op.I32And, Op.If, VOID);
+      c.i32(0).i32(EXIT_MONITOR).mem(Op.I32Store, 2, g.stateBase + STATE_EXIT).op(Op.End);
+    }
+  };
+}
+const SSTATUS_OPS = new Map<Exec, Emit>([
+  [S.csrrs, sstatusOp(true, false)],
+  [S.csrrc, sstatusOp(false, false)],
+  [S.csrrsi, sstatusOp(true, true)],
+  [S.csrrci, sstatusOp(false, true)],
+]);
+
+/** How translated code runs `ins` itself, or undefined when it calls its semantic function. */
+function emitterOf(ins: Insn): Emit | undefined {
+  return EMIT.get(ins.exec) ?? (ins.aux === Csr.sstatus ? SSTATUS_OPS.get(ins.exec) : undefined);
+}
+
+/**
  * Monitor instructions that translated code runs itself, through the `sys`
  * import (each is a block of its own): CSR accesses, the commonest by far
  * (Linux's interrupt enables and disables, rdtime), and SFENCE.VMA. The
@@ -937,7 +1010,7 @@ export class WasmBackend {
     const first = b.insns[0];
     if ((first.flags & F_SYSTEM) !== 0) return MONITOR.has(first.exec) && !INSTRET_CSRS.has(first.aux);
     let calls = 0;
-    for (const ins of b.insns) if (!EMIT.has(ins.exec)) calls++;
+    for (const ins of b.insns) if (emitterOf(ins) === undefined) calls++;
     return calls * 3 < b.insns.length;
   }
 
@@ -1225,7 +1298,8 @@ function staticSuccessors(b: Decoded): number[] {
   const lastOff = end - last.len;
   if (BRANCHES.has(last.exec)) return [lastOff + last.imm, end];
   if (last.exec === I.jal) return [lastOff + last.imm];
-  if (!EMIT.has(last.exec) || (last.flags & F_ENDS_BLOCK) !== 0) return [];
+  const inlineMonitor = (last.flags & F_SYSTEM) !== 0 && emitterOf(last) !== undefined; // falls through unless it stops the chain
+  if (emitterOf(last) === undefined || ((last.flags & F_ENDS_BLOCK) !== 0 && !inlineMonitor)) return [];
   return [end];
 }
 
@@ -1258,7 +1332,7 @@ interface LinkTarget {
 function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (delta: number) => LinkTarget | undefined): Code {
   const c = g.c;
   // Emitted instructions get their registers' locals on first use; a call-out's must exist before it.
-  for (const b of region) for (const ins of b.insns) if (!EMIT.has(ins.exec)) for (const r of registersOf(ins)) g.use(r);
+  for (const b of region) for (const ins of b.insns) if (emitterOf(ins) === undefined) for (const r of registersOf(ins)) g.use(r);
   const offsets: number[] = [];
   let end = 0;
   for (const b of region) {
@@ -1290,7 +1364,7 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
       const ins = b.insns[k];
       g.k = k;
       g.at = at;
-      const emit = EMIT.get(ins.exec);
+      const emit = emitterOf(ins);
       if (emit !== undefined) {
         emit(g, ins);
       } else {
@@ -1315,6 +1389,13 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
     const spill = (): void => {
       if (stays) g.spill();
     };
+    if ((b.insns[0].flags & F_SYSTEM) !== 0) {
+      // The monitor instruction asked for the run loop: back to the dispatch loop, which stops too
+      // (before any direct link: an inline sstatus access falls through to the next block).
+      c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_EXIT).op(Op.If, VOID);
+      g.storeDone(n);
+      c.idx(Op.LocalGet, L_NPC).op(Op.Return, Op.End);
+    }
     for (const d of successors[j]) {
       if (intoNext && d === fall) continue;
       const t = forward(j, d);
@@ -1346,12 +1427,6 @@ function emitBlock(g: Gen, region: Decoded[], layout: ModuleLayout, linkTo: (del
         g.leave(n, link.func);
         c.op(Op.End);
       }
-    }
-    if ((b.insns[0].flags & F_SYSTEM) !== 0) {
-      // The monitor instruction asked for the run loop: back to the dispatch loop, which stops too.
-      c.i32(0).mem(Op.I32Load, 2, g.stateBase + STATE_EXIT).op(Op.If, VOID);
-      g.storeDone(n);
-      c.idx(Op.LocalGet, L_NPC).op(Op.Return, Op.End);
     }
     if (b.split === true) {
       // The rest of the same block: on without a check, as the interpreter runs a block whole.
