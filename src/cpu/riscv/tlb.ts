@@ -13,7 +13,7 @@
  * tables, so Linux's frequent user/kernel transitions and uaccess windows
  * never flush.
  */
-export const TLB_BITS = 12;
+export const TLB_BITS = 14;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
 
