@@ -664,13 +664,10 @@ export class Hart {
 
   private invalidateCodePage(guestPage: number): void {
     if (!this.slots.has(guestPage)) return;
-    let chained = false;
     this.slots.forEach(guestPage, (b) => {
       b.valid = false;
-      this.wasm?.setLive(b, false);
-      if (b.index >= 0) chained = true;
+      this.wasm?.retire(b);
     });
-    if (chained) this.wasm?.forgetJumps();
     this.slots.close(guestPage);
   }
 
@@ -779,12 +776,11 @@ export class Hart {
   private revalidate(b: Block): boolean {
     if (this.matches(b) && b.region.every((r) => r.valid && this.matches(r))) {
       b.gen = this.codeGeneration;
-      this.wasm?.setLive(b, true);
+      this.wasm?.relink(b);
       return true;
     }
     b.valid = false;
-    this.wasm?.setLive(b, false);
-    if (b.index >= 0) this.wasm?.forgetJumps();
+    this.wasm?.retire(b);
     const pi = this.pageOf(b.paddr);
     const slot = (b.paddr & 4095) >>> 1;
     if (this.slots.get(pi, slot) === b) this.slots.set(pi, slot, undefined);

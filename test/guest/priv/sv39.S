@@ -162,6 +162,26 @@ s_main:
   li s2, -1
   jalr ra, 0(s5)
   CHECK(26, s2, -1)
+  # --- code run at two virtual addresses, then rewritten by a store: both addresses run the new code
+  # (three turns: by the last, the calls are translated code that finds the ret in the jump cache)
+  la s6, page0 + 0x100                       # the same ret through the identity gigapage
+  fence.i                                    # (the next one then has only this hart's stores to mind)
+  li s7, 3
+  li a0, 0
+1:
+  jalr ra, 0(s6)
+  jalr ra, 0(s5)
+  addi s7, s7, -1
+  li t0, 1
+  bne s7, t0, 2f
+  li t0, 0x00150513                          # before the last turn: addi a0, a0, 1; ret
+  sw t0, 0(s6)
+  li t0, 0x00008067
+  sw t0, 4(s6)
+  fence.i
+2:
+  bnez s7, 1b
+  CHECK(28, a0, 2)
   # --- a non-canonical address (bits 63:39 not equal to bit 38) faults
   li s5, 0x0000008000000000
   ld a0, 0(s5)

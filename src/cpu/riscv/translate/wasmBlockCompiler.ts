@@ -100,6 +100,9 @@ const FIXED_LOCALS = [Val.I64, Val.I64, Val.I32, Val.I32, Val.F64, Val.I32];
 const EXIT_MONITOR = 1;
 const EXIT_SLOW = 2;
 
+/** WasmBackend.enteredIn: the block was entered at more than one pc (regimes take bits 0-3). */
+const ENTERED_ELSEWHERE = 16;
+
 /** Per-instruction emitters; an instruction without one calls its semantic function. */
 type Emit = (g: Gen, i: Insn) => void;
 
@@ -964,6 +967,14 @@ export class WasmBackend {
   private readonly done: Int32Array;
   private readonly exit: Int32Array;
   private readonly live: Int32Array;
+  /**
+   * Per table index, where chain() entered the block: its pc, and a bit per
+   * regime (ENTERED_ELSEWHERE: at another pc too), so that retire() can
+   * clear those jump-cache entries instead of emptying the cache (a Debian
+   * boot rewrites code pages with translated blocks some 140 times).
+   */
+  private readonly enteredPc: Float64Array;
+  private readonly enteredIn: Uint8Array;
   private pending: Block[] = [];
   /** The function-table entries, for modules that import them (the typings of WebAssembly.Table lack get). */
   private readonly functions: unknown[] = [];
@@ -996,6 +1007,8 @@ export class WasmBackend {
     this.done = new Int32Array(buf, h.stateBase + STATE_DONE, 1);
     this.exit = new Int32Array(buf, h.stateBase + STATE_EXIT, 1);
     this.live = new Int32Array(buf, h.stateBase + STATE_LIVE, LIVE_ENTRIES);
+    this.enteredPc = new Float64Array(tableSize);
+    this.enteredIn = new Uint8Array(tableSize);
     this.jumpTags.fill(NaN);
   }
 
@@ -1048,17 +1061,36 @@ export class WasmBackend {
     this.pending = [];
     this.nextIndex = 0;
     this.functions.fill(undefined);
+    this.enteredIn.fill(0);
     this.cacheGeneration++;
     this.killLinks();
     this.forgetJumps();
   }
 
+  /** Lets direct links enter translated block `b` again: its re-check after FENCE.I found it unchanged. */
+  relink(b: Block): void {
+    if (b.index >= 0) this.live[b.index] = 1;
+  }
+
   /**
-   * Whether translated block `b` may be entered by direct links: not once it
-   * no longer matches memory, nor while it awaits a re-check after FENCE.I.
+   * Block `b` no longer matches memory: direct links stop entering it, and so
+   * do the jump-cache entries that lead to it.
    */
-  setLive(b: Block, live: boolean): void {
-    if (b.index >= 0) this.live[b.index] = live ? 1 : 0;
+  retire(b: Block): void {
+    const i = b.index;
+    if (i < 0) return;
+    this.live[i] = 0;
+    const regimes = this.enteredIn[i];
+    this.enteredIn[i] = 0;
+    if ((regimes & ENTERED_ELSEWHERE) !== 0) {
+      this.forgetJumps();
+      return;
+    }
+    const slot = (this.enteredPc[i] / 2) & (JUMP_ENTRIES - 1);
+    for (let r = 0; r < 4; r++) {
+      const e = r * JUMP_ENTRIES + slot;
+      if (((regimes >>> r) & 1) !== 0 && this.jumpWords[e * 4 + 2] === i) this.jumpTags[e * 2] = NaN;
+    }
   }
 
   /** Makes every translated block wait for its re-check before direct links enter it again. */
@@ -1081,6 +1113,12 @@ export class WasmBackend {
    */
   chain(b: Block, pc: number, regime: number, tlb: number, budget: number): number {
     const e = regime * JUMP_ENTRIES + ((pc / 2) & (JUMP_ENTRIES - 1));
+    const i = b.index;
+    if (this.enteredPc[i] !== pc) {
+      if (this.enteredIn[i] !== 0) this.enteredIn[i] |= ENTERED_ELSEWHERE;
+      this.enteredPc[i] = pc;
+    }
+    this.enteredIn[i] |= 1 << regime;
     this.jumpTags[e * 2] = pc;
     this.jumpWords[e * 4 + 2] = b.index;
     this.jumpWords[e * 4 + 3] = this.epoch;
