@@ -4,7 +4,7 @@ import { Insn, F_ENDS_BLOCK, F_SYSTEM } from "./insn.js";
 import { decode, decodeStraddling } from "./decode.js";
 import { CodeSlots } from "./codeSlots.js";
 import { Access, Cause, TRAP } from "./trap.js";
-import { Regime, setTag, tlbHit, tlbIndex, TlbSet, TLB_BITS, TLB_MASK, TLB_SET_BYTES, TLB_SIZE } from "./tlb.js";
+import { Regime, tlbHit, tlbIndex, TlbSet, TLB_BITS, TLB_MASK, TLB_SET_BYTES, TLB_SIZE } from "./tlb.js";
 import { STATE_MSTATUS, STATE_PENDING, STATE_PRIV, STATE_TLBS, STATE_X } from "./hartState.js";
 import { translate, flushTranslations } from "./mmu.js";
 import { pmpAllows } from "./pmp.js";
@@ -434,22 +434,17 @@ export class Hart {
     const pagePa = pa - (pa & 4095);
     const off = this.mem.machinePageOffset(pagePa);
     if (off < 0 || !pmpAllows(this, pagePa, 4096, access, priv)) return;
-    const idx = tlbIndex(lo);
-    const t = access === Access.Exec ? this.itlb : this.dtlb;
     if (access === Access.Read) {
-      setTag(t.rTag, lo, hi);
-      t.rOff[idx] = off;
+      this.dtlb.fillRead(lo, hi, off);
     } else if (access === Access.Write) {
       const pi = this.mem.pageIndex(pagePa);
       if (this.mem.pageFlags[pi] !== 0) return;
-      const entry = 1 + this.dregime * TLB_SIZE + idx;
+      const entry = 1 + this.dregime * TLB_SIZE + tlbIndex(lo);
       const was = this.writeSlot[pi];
       this.writeSlot[pi] = was === 0 || was === entry ? entry : -1;
-      setTag(t.wTag, lo, hi);
-      t.wOff[idx] = off;
+      this.dtlb.fillWrite(lo, hi, off);
     } else {
-      setTag(t.xTag, lo, hi);
-      t.xPage[idx] = pagePa;
+      this.itlb.fillExec(lo, hi, pagePa);
     }
   }
 
