@@ -101,6 +101,15 @@ export class VirtMachine {
   /** Devices on this thread, in mailbox index order. */
   private readonly remote: { name: string; base: number; size: number; dev: MmioDevice }[] = [];
   private readonly worlds: WorldData[] = [];
+  /**
+   * The worlds' threads and the compile world, started first thing in the
+   * constructor so that their modules load while the VM is built (about
+   * 0.1 s of a boot); run() posts each world its WorldData.
+   */
+  private readonly threads: Worker[];
+  private readonly exits: Promise<void>[];
+  private readonly compiler: { world: Worker; links: CompilerLink[] } | undefined;
+  private failure: Error | undefined;
   private power: PowerEvent | undefined;
   private readonly closers: (() => void)[] = [];
 
@@ -108,60 +117,74 @@ export class VirtMachine {
     if (cfg.harts < 1 || cfg.harts > 64) throw new VmmError(`--smp ${cfg.harts}: tsxi supports 1 to 64 harts`);
     this.mem = new GuestMemory(L.RAM_BASE, cfg.memoryBytes, undefined, cfg.harts);
     this.control = HartControl.create(cfg.harts);
-    const bus = new Bus();
-    const attach = (name: string, base: number, size: number, dev: MmioDevice): void => {
-      bus.register(name, base, size, dev);
-      this.remote.push({ name, base, size, dev });
+    lowerHelperThreads(); // V8's and libuv's threads, before the worlds start
+    const failed = (e: Error): void => {
+      this.failure ??= e;
+      this.powerEvent({ kind: "poweroff", code: 1 });
     };
-    bus.register("clint", L.CLINT_BASE, L.CLINT_SIZE, { read: () => 0, write: () => {} }); // each world maps its own CLINT view
+    this.compiler = cfg.engine === "interp" ? undefined : startCompileWorld(cfg.harts);
+    this.compiler?.world.on("error", failed);
+    this.threads = Array.from({ length: cfg.harts }, () => new Worker(WORLD_SCRIPT).on("error", failed));
+    this.exits = this.threads.map((w) => new Promise<void>((resolve) => w.once("exit", () => resolve())));
+    try {
+      const bus = new Bus();
+      const attach = (name: string, base: number, size: number, dev: MmioDevice): void => {
+        bus.register(name, base, size, dev);
+        this.remote.push({ name, base, size, dev });
+      };
+      bus.register("clint", L.CLINT_BASE, L.CLINT_SIZE, { read: () => 0, write: () => {} }); // each world maps its own CLINT view
 
-    const plic = new Plic(L.PLIC_SOURCES, 2 * cfg.harts, (ctx, level) => {
-      this.control.setLine(ctx >> 1, (ctx & 1) === 0 ? MIP_MEIP : MIP_SEIP, level);
-    });
-    attach("plic", L.PLIC_BASE, L.PLIC_SIZE, plic);
-    const uartShared = uartFastPathBuffer(cfg.harts);
-    this.uart = new Ns16550a(plic.line(L.UART0_IRQ), cfg.consoleOut, () => this.uartHost.mirror());
-    this.uartHost = new UartFastPathHost(uartShared, cfg.harts, this.uart);
-    const uart = { device: this.remote.length, shared: uartShared };
-    attach("uart0", L.UART0_BASE, L.UART0_SIZE, this.uartHost);
-    attach("test", L.TEST_BASE, L.TEST_SIZE, new SifiveTest((e) => this.powerEvent(e)));
+      const plic = new Plic(L.PLIC_SOURCES, 2 * cfg.harts, (ctx, level) => {
+        this.control.setLine(ctx >> 1, (ctx & 1) === 0 ? MIP_MEIP : MIP_SEIP, level);
+      });
+      attach("plic", L.PLIC_BASE, L.PLIC_SIZE, plic);
+      const uartShared = uartFastPathBuffer(cfg.harts);
+      this.uart = new Ns16550a(plic.line(L.UART0_IRQ), cfg.consoleOut, () => this.uartHost.mirror());
+      this.uartHost = new UartFastPathHost(uartShared, cfg.harts, this.uart);
+      const uart = { device: this.remote.length, shared: uartShared };
+      attach("uart0", L.UART0_BASE, L.UART0_SIZE, this.uartHost);
+      attach("test", L.TEST_BASE, L.TEST_SIZE, new SifiveTest((e) => this.powerEvent(e)));
 
-    // Boot images: firmware at the RAM base, the kernel 2 MiB-aligned above it, initrd and DTB at the top.
-    const fw = cfg.bios !== undefined ? loadFirmware(this.mem, cfg.bios) : undefined;
-    const kernel = loadKernel(this.mem, cfg.kernel, fw?.end ?? this.mem.base);
-    const initrd = cfg.initrd !== undefined ? readImage(cfg.initrd, "initrd") : undefined;
-    const describe = (initrdRange?: { start: number; end: number }): Uint8Array =>
-      virtDeviceTree({ memoryBytes: cfg.memoryBytes, harts: cfg.harts, bootargs: cfg.append, virtioSlots: L.VIRTIO_COUNT, initrd: initrdRange });
-    const probe = describe(initrd ? { start: 0, end: 0 } : undefined);
-    const top = placeTop(this.mem, probe.length + 4096, initrd?.length, kernel.end);
-    if (initrd !== undefined && top.initrd !== undefined) this.mem.writeBytes(top.initrd.start, initrd);
-    this.mem.writeBytes(top.dtb, describe(top.initrd));
+      // Boot images: firmware at the RAM base, the kernel 2 MiB-aligned above it, initrd and DTB at the top.
+      const fw = cfg.bios !== undefined ? loadFirmware(this.mem, cfg.bios) : undefined;
+      const kernel = loadKernel(this.mem, cfg.kernel, fw?.end ?? this.mem.base);
+      const initrd = cfg.initrd !== undefined ? readImage(cfg.initrd, "initrd") : undefined;
+      const describe = (initrdRange?: { start: number; end: number }): Uint8Array =>
+        virtDeviceTree({ memoryBytes: cfg.memoryBytes, harts: cfg.harts, bootargs: cfg.append, virtioSlots: L.VIRTIO_COUNT, initrd: initrdRange });
+      const probe = describe(initrd ? { start: 0, end: 0 } : undefined);
+      const top = placeTop(this.mem, probe.length + 4096, initrd?.length, kernel.end);
+      if (initrd !== undefined && top.initrd !== undefined) this.mem.writeBytes(top.initrd.start, initrd);
+      this.mem.writeBytes(top.dtb, describe(top.initrd));
 
-    // virtio-mmio slots, opened last so a bad boot image leaves no disk open.
-    const devices = this.virtioDevices(cfg);
-    for (let n = 0; n < L.VIRTIO_COUNT; n++) {
-      const base = L.VIRTIO_BASE + n * L.VIRTIO_STRIDE;
-      const warn = cfg.warn ?? (() => {});
-      const transport = new MmioTransport(this.mem, plic.line(L.VIRTIO_IRQ + n), devices[n], (dev, why) =>
-        warn(`${dev.name} at 0x${base.toString(16)}: device needs reset: ${why}`),
-      );
-      attach(`virtio${n}`, base, L.VIRTIO_STRIDE, transport);
-    }
+      // virtio-mmio slots, opened last so a bad boot image leaves no disk open.
+      const devices = this.virtioDevices(cfg);
+      for (let n = 0; n < L.VIRTIO_COUNT; n++) {
+        const base = L.VIRTIO_BASE + n * L.VIRTIO_STRIDE;
+        const warn = cfg.warn ?? (() => {});
+        const transport = new MmioTransport(this.mem, plic.line(L.VIRTIO_IRQ + n), devices[n], (dev, why) =>
+          warn(`${dev.name} at 0x${base.toString(16)}: device needs reset: ${why}`),
+        );
+        attach(`virtio${n}`, base, L.VIRTIO_STRIDE, transport);
+      }
 
-    let boot: Pick<WorldData, "builtin" | "firmware">;
-    if (fw === undefined) {
-      boot = { builtin: { entry: kernel.entry, dtb: top.dtb } };
-    } else {
-      // Every hart enters the firmware in M-mode, as on QEMU: a0 = hartid, a1 = DTB, a2 = fw_dynamic_info.
-      const info = top.dtb - 64;
-      const words = [FW_DYNAMIC_MAGIC, 2, kernel.entry, NEXT_MODE_S, 0, 0];
-      words.forEach((w, k) => this.mem.writeU64(info + 8 * k, BigInt(w)));
-      boot = { firmware: { entry: fw.entry, dtb: top.dtb, info } };
-    }
-    this.mailbox = mailboxBuffer(cfg.harts);
-    const ranges = this.remote.map(({ name, base, size }) => ({ name, base, size }));
-    for (let h = 0; h < cfg.harts; h++) {
-      this.worlds.push({ hartId: h, memory: this.mem.shared, control: this.control.buffers, mailbox: this.mailbox, devices: ranges, uart, ...boot, translateAfter: cfg.engine === "interp" ? 0 : HOT_BLOCK_RUNS });
+      let boot: Pick<WorldData, "builtin" | "firmware">;
+      if (fw === undefined) {
+        boot = { builtin: { entry: kernel.entry, dtb: top.dtb } };
+      } else {
+        // Every hart enters the firmware in M-mode, as on QEMU: a0 = hartid, a1 = DTB, a2 = fw_dynamic_info.
+        const info = top.dtb - 64;
+        const words = [FW_DYNAMIC_MAGIC, 2, kernel.entry, NEXT_MODE_S, 0, 0];
+        words.forEach((w, k) => this.mem.writeU64(info + 8 * k, BigInt(w)));
+        boot = { firmware: { entry: fw.entry, dtb: top.dtb, info } };
+      }
+      this.mailbox = mailboxBuffer(cfg.harts);
+      const ranges = this.remote.map(({ name, base, size }) => ({ name, base, size }));
+      for (let h = 0; h < cfg.harts; h++) {
+        this.worlds.push({ hartId: h, memory: this.mem.shared, control: this.control.buffers, mailbox: this.mailbox, devices: ranges, uart, ...boot, translateAfter: cfg.engine === "interp" ? 0 : HOT_BLOCK_RUNS });
+      }
+    } catch (e) {
+      this.stopThreads(); // a bad boot image or config: the worlds never run
+      throw e;
     }
   }
 
@@ -199,9 +222,15 @@ export class VirtMachine {
     return devices;
   }
 
-  /** Releases host resources: disk files, sockets. */
+  /** Releases host resources: disk files, sockets, and the threads if run() never ran. */
   close(): void {
     for (const c of this.closers.splice(0)) c();
+    this.stopThreads();
+  }
+
+  private stopThreads(): void {
+    for (const w of this.threads) void w.terminate();
+    void this.compiler?.world.terminate();
   }
 
   private powerEvent(e: PowerEvent): void {
@@ -230,30 +259,16 @@ export class VirtMachine {
       drain: () => this.uartHost.drain(),
     });
     server.start();
-    let failure: Error | undefined;
-    lowerHelperThreads();
-    const compiler = this.worlds[0].translateAfter > 0 ? startCompileWorld(this.worlds.length) : undefined;
-    compiler?.world.on("error", (e) => {
-      failure ??= e;
-      this.powerEvent({ kind: "poweroff", code: 1 });
+    const compiler = this.compiler;
+    this.threads.forEach((w, h) => {
+      const link = compiler?.links[h];
+      w.postMessage({ ...this.worlds[h], compiler: link }, link ? [link.port] : []);
     });
-    const exits = this.worlds.map(
-      (data, h) =>
-        new Promise<void>((resolve) => {
-          const link = compiler?.links[h];
-          const w = new Worker(WORLD_SCRIPT, { workerData: { ...data, compiler: link }, transferList: link ? [link.port] : [] });
-          w.on("error", (e) => {
-            failure ??= e;
-            this.powerEvent({ kind: "poweroff", code: 1 });
-          });
-          w.on("exit", () => resolve());
-        }),
-    );
-    await Promise.all(exits);
+    await Promise.all(this.exits);
     await compiler?.world.terminate();
     this.uartHost.drain(); // the last bytes a world queued before it stopped
     server.stop();
-    if (failure !== undefined) throw new VmmError(`hart world failed: ${failure.message}`);
+    if (this.failure !== undefined) throw new VmmError(`hart world failed: ${this.failure.message}`);
     return this.power ?? { kind: "poweroff", code: 0 };
   }
 }

@@ -6,7 +6,7 @@
  * its wake word until an interrupt line, a timer, an IPI or a power request
  * needs it.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { RemoteCompiler, type CompilerLink } from "../../cpu/riscv/translate/moduleCompiler.js";
 import { GuestMemory, type SharedGuestMemory } from "../../memory/guestMemory.js";
 import { Bus } from "../../devices/bus.js";
@@ -121,5 +121,8 @@ function runWorld(d: WorldData): void {
   control.setInstret(id, hart.instret);
 }
 
-runWorld(workerData as WorldData);
-parentPort?.close();
+// The VMM starts this world while it builds the VM, then posts its WorldData.
+parentPort?.once("message", (d: WorldData) => {
+  runWorld(d);
+  parentPort?.close();
+});
