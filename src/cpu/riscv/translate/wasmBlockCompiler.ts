@@ -1336,8 +1336,8 @@ function staticSuccessors(b: Decoded): number[] {
   const lastOff = end - last.len;
   if (BRANCHES.has(last.exec)) return [lastOff + last.imm, end];
   if (last.exec === I.jal) return [lastOff + last.imm];
-  const inlineMonitor = (last.flags & F_SYSTEM) !== 0 && emitterOf(last) !== undefined; // falls through unless it stops the chain
-  if (emitterOf(last) === undefined || ((last.flags & F_ENDS_BLOCK) !== 0 && !inlineMonitor)) return [];
+  // A monitor instruction run inline (sstatusOp) ends its block but falls through unless it stops the chain.
+  if (emitterOf(last) === undefined || ((last.flags & F_ENDS_BLOCK) !== 0 && (last.flags & F_SYSTEM) === 0)) return [];
   return [end];
 }
 
