@@ -74,10 +74,15 @@ export class BuiltinFirmware implements SbiPlatform {
     this.control.setHartState(h.hartId, HartState.Started);
   }
 
-  /** Carries out requests other harts posted to this one (IPIs, remote fences) and acknowledges them. */
-  serviceRequests(): void {
+  /**
+   * Carries out requests other harts posted to this one (IPIs, remote
+   * fences) and acknowledges them. A parked hart (a paused VM) carries out
+   * only fences, which change no architectural state, so that a hart still
+   * in an SBI fence call can reach its instruction boundary; its IPIs wait.
+   */
+  serviceRequests(fencesOnly = false): void {
     const id = this.hart.hartId;
-    const req = this.control.takeRequests(id);
+    const req = this.control.takeRequests(id, fencesOnly ? REQ_FENCE_I | REQ_SFENCE_VMA : -1);
     if (req === 0) return;
     if (req & REQ_SSIP) this.hart.mip |= MIP_SSIP;
     if (req & REQ_FENCE_I) this.hart.fenceI();

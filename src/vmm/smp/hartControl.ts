@@ -11,10 +11,16 @@
  * - the timers: CLINT mtimecmp and the built-in SBI's per-hart deadline;
  * - HSM state and start arguments (SBI §9), the power request, statistics;
  * - mtime, one clock for every thread: 10 MHz from the epoch-based
- *   high-resolution clock (each thread's performance.now() has its own origin).
+ *   high-resolution clock (each thread's performance.now() has its own origin),
+ *   frozen while the VM is paused so that the guest sees no jump of `time`
+ *   when it continues (as QEMU's virtual clock);
+ * - pausing: a pause generation the worlds park at, an instruction
+ *   boundary, and a slot per hart where a parked world leaves its saved
+ *   state and finds the state to restore when the VM continues.
  */
 import { MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_SSIP, MIP_STIP } from "../../cpu/riscv/trap.js";
 import { HartState } from "../../firmware/sbi.js";
+import { hex64, StateError, StateReader, type Saved } from "../../state/savedState.js";
 
 /** mtime frequency: 10 MHz, as QEMU's virt machine (timebase-frequency). */
 export const MTIME_HZ = 10_000_000;
@@ -30,10 +36,27 @@ const START_ARG = 6; // 2 words
 const FENCE_DONE = 8;
 const MSIP = 9;
 const ATTENTION = 10;
+/** The pause generation this hart's world last parked at. */
+const PARKED = 11;
 const STRIDE = 16;
 /** Global int32 words after the harts. */
 const POWER = 0;
 const POWER_CODE = 1;
+/** Non-zero while the VM is paused: the pause's generation. */
+const PAUSE = 2;
+/** Bumped whenever a world parks (what the VMM thread waits on). */
+const PARK_EVENTS = 3;
+const GLOBAL_WORDS = 4;
+
+/** Float64 stats: clock origin (epoch ms), frozen mtime (NaN while running), then instret per hart. */
+const CLOCK_ORIGIN = 0;
+const CLOCK_FROZEN = 1;
+const INSTRET = 2;
+
+/** Bytes per hart of the state slot: int32 length, int32 restore flag, then the JSON text. */
+const SLOT_BYTES = 64 * 1024;
+const SLOT_HEADER = 8;
+const STATE_VERSION = 1;
 
 /** HSM word while a hart_start writes the start arguments. */
 const CLAIMED = -1;
@@ -57,6 +80,7 @@ export interface HartControlBuffers {
   words: SharedArrayBuffer;
   timers: SharedArrayBuffer;
   stats: SharedArrayBuffer;
+  slots: SharedArrayBuffer;
 }
 
 const epochMs = (): number => performance.timeOrigin + performance.now();
@@ -66,7 +90,7 @@ export class HartControl {
   private readonly w: Int32Array;
   /** mtimecmp[h] at 2h, SBI timer[h] at 2h + 1. */
   private readonly timers: BigInt64Array;
-  /** [0] = clock origin (epoch ms), [1 + h] = hart h's instructions retired. */
+  /** CLOCK_ORIGIN, CLOCK_FROZEN, then INSTRET + h. */
   private readonly stats: Float64Array;
   private readonly global: number;
 
@@ -78,21 +102,27 @@ export class HartControl {
     this.global = this.harts * STRIDE;
   }
 
-  static create(harts: number): HartControl {
+  /** Shared control for `harts` harts; `paused`: the worlds park before their first instruction (a VM waiting for its state). */
+  static create(harts: number, paused = false): HartControl {
     const c = new HartControl({
-      words: new SharedArrayBuffer(4 * (harts * STRIDE + 4)),
+      words: new SharedArrayBuffer(4 * (harts * STRIDE + GLOBAL_WORDS)),
       timers: new SharedArrayBuffer(16 * harts),
-      stats: new SharedArrayBuffer(8 * (harts + 1)),
+      stats: new SharedArrayBuffer(8 * (harts + INSTRET)),
+      slots: new SharedArrayBuffer(SLOT_BYTES * harts),
     });
     c.timers.fill(-1n);
-    c.stats[0] = epochMs();
+    c.stats[CLOCK_ORIGIN] = epochMs();
+    c.stats[CLOCK_FROZEN] = NaN;
     for (let h = 0; h < harts; h++) c.w[h * STRIDE + HSM] = HartState.Stopped;
+    if (paused) c.requestPause();
     return c;
   }
 
-  /** mtime in ticks. */
+  /** mtime in ticks: frozen while the VM is paused. */
   now(): number {
-    return Math.floor((epochMs() - this.stats[0]) * (MTIME_HZ / 1000));
+    const frozen = this.stats[CLOCK_FROZEN];
+    if (frozen === frozen) return frozen;
+    return Math.floor((epochMs() - this.stats[CLOCK_ORIGIN]) * (MTIME_HZ / 1000));
   }
 
   private at(h: number, word: number): number {
@@ -199,9 +229,9 @@ export class HartControl {
     return done;
   }
 
-  /** Takes hart h's pending requests. */
-  takeRequests(h: number): number {
-    return Atomics.exchange(this.w, this.at(h, REQ), 0);
+  /** Takes hart h's pending requests (those in `mask`). */
+  takeRequests(h: number, mask = -1): number {
+    return Atomics.and(this.w, this.at(h, REQ), ~mask) & mask;
   }
 
   /** Hart h has carried out the requests it took. */
@@ -269,12 +299,158 @@ export class HartControl {
   }
 
   setInstret(h: number, n: number): void {
-    this.stats[1 + h] = n;
+    this.stats[INSTRET + h] = n;
   }
 
   instret(): number {
     let n = 0;
-    for (let h = 0; h < this.harts; h++) n += this.stats[1 + h];
+    for (let h = 0; h < this.harts; h++) n += this.stats[INSTRET + h];
     return n;
+  }
+
+  // ------------------------------------------------------------ pausing (VMM side)
+
+  /**
+   * Asks every world to park at its next instruction boundary and freezes
+   * mtime; returns the pause generation to wait for with `allParked`.
+   */
+  requestPause(): number {
+    const g = this.pauseGeneration();
+    if (g !== 0) return g;
+    if (this.stats[CLOCK_FROZEN] !== this.stats[CLOCK_FROZEN]) this.stats[CLOCK_FROZEN] = this.now();
+    const next = (Atomics.load(this.w, this.global + PARK_EVENTS) & 0x3fffffff) + 1;
+    Atomics.store(this.w, this.global + PAUSE, next);
+    this.wakeAll();
+    return next;
+  }
+
+  /** Resolves once every world has parked at pause generation `g` (or the VM is powering off). */
+  async allParked(g: number): Promise<void> {
+    for (;;) {
+      const seen = Atomics.load(this.w, this.global + PARK_EVENTS);
+      let parked = 0;
+      for (let h = 0; h < this.harts; h++) if (Atomics.load(this.w, this.at(h, PARKED)) === g) parked++;
+      if (parked === this.harts || this.power() !== Power.Running) return;
+      const r = Atomics.waitAsync(this.w, this.global + PARK_EVENTS, seen, 100);
+      if (r.async) await r.value;
+    }
+  }
+
+  /** Continues the VM: mtime runs on from where it stood, the worlds leave their parking. */
+  resume(): void {
+    const frozen = this.stats[CLOCK_FROZEN];
+    if (frozen === frozen) this.stats[CLOCK_ORIGIN] = epochMs() - frozen / (MTIME_HZ / 1000);
+    this.stats[CLOCK_FROZEN] = NaN;
+    Atomics.store(this.w, this.global + PAUSE, 0);
+    this.wakeAll();
+  }
+
+  /** The saved state hart h's world left when it parked. */
+  parkedState(h: number): unknown {
+    const { len, bytes } = this.slot(h);
+    return JSON.parse(new TextDecoder().decode(bytes.slice(0, Atomics.load(len, 0))));
+  }
+
+  /** Gives hart h's parked world a state to restore when the VM continues. */
+  setRestoreState(h: number, saved: Saved): void {
+    this.writeSlot(h, saved);
+    Atomics.store(this.slot(h).len, 1, 1);
+  }
+
+  // ------------------------------------------------------------ pausing (world side)
+
+  /** Non-zero while a pause is requested: its generation. */
+  pauseGeneration(): number {
+    return Atomics.load(this.w, this.global + PAUSE);
+  }
+
+  /** Hart h's world parks at generation g, leaving its state in its slot. */
+  park(h: number, g: number, saved: Saved): void {
+    this.writeSlot(h, saved);
+    Atomics.store(this.slot(h).len, 1, 0);
+    Atomics.store(this.w, this.at(h, PARKED), g);
+    Atomics.add(this.w, this.global + PARK_EVENTS, 1);
+    Atomics.notify(this.w, this.global + PARK_EVENTS);
+  }
+
+  /** The state the VMM left hart h's world to restore while it was parked, once. */
+  takeRestoreState(h: number): unknown {
+    const { len } = this.slot(h);
+    if (Atomics.exchange(len, 1, 0) === 0) return undefined;
+    return this.parkedState(h);
+  }
+
+  private slot(h: number): { len: Int32Array; bytes: Uint8Array } {
+    const at = h * SLOT_BYTES;
+    return {
+      len: new Int32Array(this.buffers.slots, at, 2),
+      bytes: new Uint8Array(this.buffers.slots, at + SLOT_HEADER, SLOT_BYTES - SLOT_HEADER),
+    };
+  }
+
+  private writeSlot(h: number, saved: Saved): void {
+    const { len, bytes } = this.slot(h);
+    const text = new TextEncoder().encode(JSON.stringify(saved));
+    if (text.length > bytes.length) throw new StateError(`hart${h}: saved state of ${text.length} bytes does not fit its slot`);
+    bytes.set(text);
+    Atomics.store(len, 0, text.length);
+  }
+
+  // ------------------------------------------------------------ saved state (docs/checkpoint.md)
+
+  /**
+   * What the harts share, saved while paused: mtime, the CLINT's msip and
+   * mtimecmp, the built-in SBI's timers, HSM states and start arguments, and
+   * IPIs posted but not yet taken. Interrupt lines are not saved: the PLIC
+   * and msip drive them again when they are restored.
+   */
+  saveState(): Saved {
+    const harts = Array.from({ length: this.harts }, (_, h) => {
+      const { pc, arg } = this.startArguments(h);
+      return {
+        v: STATE_VERSION,
+        msip: this.msip(h),
+        mtimecmp: hex64(this.mtimecmp(h)),
+        sbiTimer: hex64(BigInt.asUintN(64, Atomics.load(this.timers, 2 * h + 1))),
+        hsm: this.hartState(h),
+        startPc: hex64(pc),
+        startArg: hex64(arg),
+        ipi: (Atomics.load(this.w, this.at(h, REQ)) & REQ_SSIP) !== 0,
+      };
+    });
+    return { v: STATE_VERSION, mtime: this.now(), harts };
+  }
+
+  /** Restores `saveState`'s record into a paused VM's control, checking it all first. */
+  restoreState(saved: unknown): void {
+    const r = StateReader.open("harts", saved, STATE_VERSION);
+    const mtime = r.int("mtime", 0, Number.MAX_SAFE_INTEGER);
+    const harts = r.records("harts", this.harts, this.harts, STATE_VERSION).map((hr) => {
+      return {
+        msip: hr.int("msip", 0, 1),
+        mtimecmp: hr.u64("mtimecmp"),
+        sbiTimer: hr.u64("sbiTimer"),
+        hsm: hr.int("hsm", HartState.Started, HartState.Suspended) as HartState,
+        startPc: hr.u64("startPc"),
+        startArg: hr.u64("startArg"),
+        ipi: hr.bool("ipi"),
+      };
+    });
+    if (this.pauseGeneration() === 0) throw new StateError("harts: restoring into a running VM");
+    this.stats[CLOCK_FROZEN] = mtime;
+    harts.forEach((s, h) => {
+      this.setMsip(h, s.msip);
+      Atomics.store(this.timers, 2 * h, BigInt.asIntN(64, s.mtimecmp));
+      Atomics.store(this.timers, 2 * h + 1, BigInt.asIntN(64, s.sbiTimer));
+      const put = (word: number, v: bigint): void => {
+        this.w[this.at(h, word)] = Number(BigInt.asIntN(32, v));
+        this.w[this.at(h, word + 1)] = Number(BigInt.asIntN(32, v >> 32n));
+      };
+      put(START_PC, s.startPc);
+      put(START_ARG, s.startArg);
+      this.setHartState(h, s.hsm);
+      if (s.ipi) Atomics.or(this.w, this.at(h, REQ), REQ_SSIP);
+      else Atomics.and(this.w, this.at(h, REQ), ~REQ_SSIP);
+    });
   }
 }

@@ -18,6 +18,7 @@ import { HartControl, Power, type HartControlBuffers } from "./hartControl.js";
 import { hartClint } from "./hartClint.js";
 import { MailboxClient, RemoteDevice } from "./mmioMailbox.js";
 import { UartFastPath } from "./uartFastPath.js";
+import { restoreHart, saveHart } from "../../cpu/riscv/hartSavedState.js";
 import * as L from "../virtLayout.js";
 
 /** What the VMM thread hands a world (structured-clonable). */
@@ -94,8 +95,31 @@ function runWorld(d: WorldData): void {
     hart.setX(12, BigInt(d.firmware.info));
   }
 
+  /**
+   * A paused VM: the hart is at an instruction boundary; leave its state
+   * for the VMM, carry out fences for harts still in an SBI call until the
+   * VM continues, then take the state the VMM left to restore, if any.
+   */
+  const park = (g: number): void => {
+    control.park(id, g, saveHart(hart));
+    while (control.pauseGeneration() === g && control.power() === Power.Running) {
+      const seen = control.wakeCount(id);
+      control.clearAttention(id);
+      firmware?.serviceRequests(true);
+      if (control.pauseGeneration() !== g) break;
+      control.sleep(id, seen, MAX_SLEEP_MS);
+    }
+    const restore = control.takeRestoreState(id);
+    if (restore !== undefined) restoreHart(hart, restore);
+  };
+
   while (control.power() === Power.Running) {
     uart?.flush(); // console bytes of the last slice, before anything else (even a sleep)
+    const pause = control.pauseGeneration();
+    if (pause !== 0) {
+      park(pause);
+      continue;
+    }
     const seen = control.wakeCount(id);
     control.clearAttention(id);
     firmware?.serviceRequests();

@@ -48,9 +48,6 @@ export interface MailHandler {
   drain(): void;
 }
 
-type WaitAsync = (ta: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
-
 export function mailboxBuffer(harts: number): SharedArrayBuffer {
   return new SharedArrayBuffer(harts * STRIDE + 4);
 }
@@ -168,7 +165,7 @@ export class MailboxServer {
     while (this.running) {
       const seen = Atomics.load(this.doorbell, 0);
       this.serveAll();
-      const r = waitAsync(this.doorbell, 0, seen);
+      const r = Atomics.waitAsync(this.doorbell, 0, seen);
       if (r.async) {
         void (r.value as Promise<string>).then(() => this.loop());
         return;
