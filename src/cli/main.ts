@@ -7,8 +7,13 @@
 import { parseArgs } from "node:util";
 import { runBareMetal } from "../vmm/bareMetal.js";
 import { VmmError } from "../vmm/errors.js";
-import { VirtMachine, type Engine } from "../vmm/virtMachine.js";
+import type { Engine, VmDescription } from "../vmm/vmDescription.js";
+import { VmHandle } from "../vmm/vmx/vmHandle.js";
+import { configureHostProcess } from "../vmm/hostProcess.js";
+import { DEFAULT_DOWNTIME_LIMIT_MS, DEFAULT_MAX_BANDWIDTH } from "../vmm/migration/outgoing.js";
 import { attachTerminal } from "./terminal.js";
+import { parseQmpAddress, QmpServer } from "./qmpServer.js";
+import { parseMigrationUri } from "./migrationUri.js";
 import { writeAll } from "./writeAll.js";
 import { DEFAULT_GUEST } from "./defaultGuest.js";
 
@@ -35,6 +40,14 @@ options:
   --engine jit|interp      jit (default): hot guest code is translated to JavaScript that V8 compiles
                            (with --bios none: every block, on its first run);
                            interp: the interpreter alone (debugging, reference)
+  --qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,wait=off
+                           serve QMP (QEMU Machine Protocol): query-status, stop, cont, system_reset,
+                           quit, migrate, query-migrate, migrate-set-parameters, migrate_cancel, ...
+                           (wait=on, the default, starts the VM once a client has connected)
+  --incoming tcp:HOST:PORT | file:PATH
+                           wait for the VM's state from a migration (or a file written by
+                           'migrate file:PATH') instead of booting; the machine options must
+                           describe the same hardware
   --nographic              accepted for QEMU compatibility: the console is always this terminal
   --max-instructions N     (--bios none) stop with an error after N instructions
   --stats                  print instructions, seconds and MIPS to stderr at exit
@@ -109,6 +122,8 @@ async function run(argv: string[]): Promise<number> {
       drive: { type: "string", multiple: true },
       netdev: { type: "string" },
       engine: { type: "string" },
+      qmp: { type: "string" },
+      incoming: { type: "string" },
       "max-instructions": { type: "string" },
       stats: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -135,7 +150,7 @@ async function run(argv: string[]): Promise<number> {
     return result.exitCode;
   }
   if (values["max-instructions"] !== undefined) throw new UsageError("--max-instructions applies to --bios none only");
-  const config = {
+  const description: VmDescription = {
     memoryBytes: parseSize(values.memory ?? "512M"),
     harts: values.smp === undefined ? 1 : positiveInt("--smp", values.smp),
     bios: values.bios,
@@ -143,24 +158,47 @@ async function run(argv: string[]): Promise<number> {
     kernel: values.kernel ?? DEFAULT_GUEST.kernel,
     initrd: values.initrd ?? (values.kernel === undefined ? DEFAULT_GUEST.initrd : undefined),
     append: values.append ?? "console=ttyS0",
-    consoleOut: (b: Uint8Array) => writeAll(1, b),
     drives: (values.drive ?? []).map(parseDrive),
     userNet: values.netdev === undefined ? false : parseNetdev(values.netdev),
-    warn: (line: string) => process.stderr.write(`tsxi: ${line}\n`),
     engine: parseEngine(values.engine ?? "jit"),
   };
-  for (;;) {
-    const vm = new VirtMachine(config);
-    const term = attachTerminal((b) => vm.input(b), () => vm.stop({ kind: "poweroff", code: 0 }));
-    let event;
-    try {
-      event = await vm.run();
-    } finally {
-      term.close();
-      vm.close();
-    }
-    if (values.stats) stats(vm.instructions(), (performance.now() - t0) / 1000);
-    if (event.kind === "poweroff") return event.code;
+  const incoming = values.incoming === undefined ? undefined : usage(() => parseMigrationUri(values.incoming as string), "--incoming");
+  const qmpAddress = values.qmp === undefined ? undefined : usage(() => parseQmpAddress(values.qmp as string));
+  configureHostProcess();
+
+  let vm: VmHandle | undefined;
+  const qmp = qmpAddress === undefined ? undefined : new QmpServer(qmpAddress, { downtimeLimitMs: DEFAULT_DOWNTIME_LIMIT_MS, maxBandwidth: DEFAULT_MAX_BANDWIDTH }, () => void vm?.powerOff());
+  try {
+    await qmp?.listen();
+  } catch (e) {
+    throw new UsageError(`--qmp: ${(e as Error).message}`);
+  }
+  vm = new VmHandle(description, { incoming });
+  qmp?.attach(vm);
+  const handle = vm;
+  handle.onEvent((e) => {
+    if (e.type === "console") writeAll(1, e.bytes);
+    else if (e.type === "warning") process.stderr.write(`tsxi: ${e.line}\n`);
+  });
+  const term = attachTerminal((b) => handle.input(b), () => void handle.powerOff().catch(() => undefined));
+  let exit;
+  try {
+    exit = await handle.exited;
+  } finally {
+    term.close();
+    qmp?.close();
+  }
+  if (values.stats) stats(exit.instructions ?? 0, (performance.now() - t0) / 1000);
+  if (exit.error !== undefined) throw new VmmError(exit.error);
+  return exit.code;
+}
+
+/** Runs a parser whose errors are the user's: they become usage errors (one line, exit 125). */
+function usage<T>(parse: () => T, prefix?: string): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw new UsageError(prefix === undefined ? (e as Error).message : `${prefix}: ${(e as Error).message}`);
   }
 }
 

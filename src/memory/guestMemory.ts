@@ -1,4 +1,5 @@
 import { MachineMemory, PageMap, PAGE_SHIFT, PAGE_SIZE } from "../vmkernel/machineMemory.js";
+import { WriteTracker, type SharedWriteTracker } from "../vmkernel/writeTracker.js";
 
 /** Raised when a guest-physical access falls outside guest RAM. */
 export class GuestMemoryError extends Error {
@@ -39,6 +40,7 @@ export interface SharedGuestMemory {
   vcpuState: number;
   /** One int32: the count of `externalWrites()`. */
   externalWrites: SharedArrayBuffer;
+  writeTracker: SharedWriteTracker;
 }
 
 export class GuestMemory {
@@ -62,6 +64,8 @@ export class GuestMemory {
   private readonly vcpuStateBase: number;
   /** Shared by every world: bumped by each write through the typed accessors below. */
   private readonly writeCount: Int32Array;
+  /** The vmkernel's write tracking of these pages, shared by every world (vmkernel/writeTracker.ts). */
+  readonly writeTracker: WriteTracker;
   private readonly codeWriteListeners: ((guestPage: number) => void)[] = [];
   private readonly watchers: { start: number; end: number; fn: (gpa: number, len: number) => void }[] = [];
 
@@ -86,12 +90,14 @@ export class GuestMemory {
       this.pageMap = new PageMap(pages);
       this.pageMap.mapLinear(this.machine.allocate(pages), pages);
       this.writeCount = new Int32Array(new SharedArrayBuffer(4));
+      this.writeTracker = new WriteTracker(pages);
     } else {
       this.machine = new MachineMemory(shared.machine);
       this.pageMap = new PageMap(new Int32Array(shared.pageMap));
       this.vcpus = shared.vcpus;
       this.vcpuStateBase = shared.vcpuState;
       this.writeCount = new Int32Array(shared.externalWrites);
+      this.writeTracker = new WriteTracker(pages, shared.writeTracker);
     }
     this.u8 = new Uint8Array(this.machine.buffer);
     this.u16 = new Uint16Array(this.machine.buffer);
@@ -109,6 +115,7 @@ export class GuestMemory {
       vcpus: this.vcpus,
       vcpuState: this.vcpuStateBase,
       externalWrites: this.writeCount.buffer as SharedArrayBuffer,
+      writeTracker: this.writeTracker.shared,
     };
   }
 
@@ -174,11 +181,17 @@ export class GuestMemory {
     this.pageFlags[this.pageIndex(gpa)] |= PAGE_CODE;
   }
 
-  /** Tells code caches and watchers that [gpa, gpa+len) was written. */
+  /** Whether a vCPU may cache a write translation of guest page `p` (pageIndex): not while anyone must see its writes. */
+  writeCacheable(p: number): boolean {
+    return (this.pageFlags[p] | this.writeTracker.protect[p]) === 0;
+  }
+
+  /** Tells the vmkernel's write tracking, code caches and watchers that [gpa, gpa+len) was written. */
   noteWrite(gpa: number, len: number): void {
     if (len <= 0) return;
     const first = this.pageIndex(gpa);
     const last = this.pageIndex(gpa + len - 1);
+    this.writeTracker.noteWrite(first, last);
     for (let p = first; p <= last; p++) {
       const flags = this.pageFlags[p];
       if (flags === 0) continue;

@@ -123,6 +123,11 @@ export class StateReader {
     return v;
   }
 
+  /** A field as saved, for a model that opens it with its own version (`restoreState`). */
+  raw(field: string): unknown {
+    return this.get(field);
+  }
+
   /** A nested record saved by format `version`. */
   record(field: string, version: number): StateReader {
     return StateReader.open(`${this.what}.${field}`, this.get(field), version);

@@ -438,7 +438,7 @@ export class Hart {
       this.dtlb.fillRead(lo, hi, off);
     } else if (access === Access.Write) {
       const pi = this.mem.pageIndex(pagePa);
-      if (this.mem.pageFlags[pi] !== 0) return;
+      if (!this.mem.writeCacheable(pi)) return;
       const entry = 1 + this.dregime * TLB_SIZE + tlbIndex(lo);
       const was = this.writeSlot[pi];
       this.writeSlot[pi] = was === 0 || was === entry ? entry : -1;

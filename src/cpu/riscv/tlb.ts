@@ -114,6 +114,11 @@ export class TlbSet {
     this.fills = 0;
   }
 
+  /** Drops every write entry: the vmkernel changed which pages may be written directly (vmkernel/writeTracker.ts). */
+  flushWrites(): void {
+    this.wTag.fill(EMPTY_TAG);
+  }
+
   /** Drops every entry for the virtual page of (hi:lo) (SFENCE.VMA with an address). */
   flushPage(lo: number, hi: number): void {
     clearTag(this.rTag, lo, hi);

@@ -38,6 +38,10 @@ const MSIP = 9;
 const ATTENTION = 10;
 /** The pause generation this hart's world last parked at. */
 const PARKED = 11;
+/** The write-shootdown epoch this hart's world has carried out. */
+const WRITES_SEEN = 12;
+/** Non-zero: the world is to fail (fault injection for tests of a VM's isolation). */
+const FAULT = 13;
 const STRIDE = 16;
 /** Global int32 words after the harts. */
 const POWER = 0;
@@ -46,7 +50,10 @@ const POWER_CODE = 1;
 const PAUSE = 2;
 /** Bumped whenever a world parks (what the VMM thread waits on). */
 const PARK_EVENTS = 3;
-const GLOBAL_WORDS = 4;
+/** The latest write-shootdown epoch, and a count bumped whenever a world carries one out. */
+const WRITES_EPOCH = 4;
+const WRITES_ACKS = 5;
+const GLOBAL_WORDS = 6;
 
 /** Float64 stats: clock origin (epoch ms), frozen mtime (NaN while running), then instret per hart. */
 const CLOCK_ORIGIN = 0;
@@ -306,6 +313,55 @@ export class HartControl {
     let n = 0;
     for (let h = 0; h < this.harts; h++) n += this.stats[INSTRET + h];
     return n;
+  }
+
+  // ------------------------------------------------------------ fault injection (tests)
+
+  /** Makes hart h's world throw at its next slice, as a bug in it would. */
+  injectFault(h: number): void {
+    Atomics.store(this.w, this.at(h, FAULT), 1);
+    this.wake(h);
+  }
+
+  faultInjected(h: number): boolean {
+    return Atomics.load(this.w, this.at(h, FAULT)) !== 0;
+  }
+
+  // ------------------------------------------------------------ write shootdowns (vmkernel/writeTracker.ts)
+
+  /**
+   * Asks every world to drop its software TLBs' write entries; returns the
+   * epoch to wait for with `writesShotDown`.
+   */
+  shootDownWrites(): number {
+    const e = Atomics.add(this.w, this.global + WRITES_EPOCH, 1) + 1;
+    this.wakeAll();
+    return e;
+  }
+
+  /** Resolves once every world has carried out write shootdown epoch `e` (or the VM is powering off). */
+  async writesShotDown(e: number): Promise<void> {
+    for (;;) {
+      const seen = Atomics.load(this.w, this.global + WRITES_ACKS);
+      let done = 0;
+      for (let h = 0; h < this.harts; h++) if (Atomics.load(this.w, this.at(h, WRITES_SEEN)) - e >= 0) done++;
+      if (done === this.harts || this.power() !== Power.Running) return;
+      const r = Atomics.waitAsync(this.w, this.global + WRITES_ACKS, seen, 100);
+      if (r.async) await r.value;
+    }
+  }
+
+  /** World side: the write-shootdown epoch hart h must carry out, or 0 when it is up to date. */
+  pendingWriteShootdown(h: number): number {
+    const e = Atomics.load(this.w, this.global + WRITES_EPOCH);
+    return e === Atomics.load(this.w, this.at(h, WRITES_SEEN)) ? 0 : e;
+  }
+
+  /** World side: hart h has dropped its write entries as of epoch e. */
+  writesShotDownBy(h: number, e: number): void {
+    Atomics.store(this.w, this.at(h, WRITES_SEEN), e);
+    Atomics.add(this.w, this.global + WRITES_ACKS, 1);
+    Atomics.notify(this.w, this.global + WRITES_ACKS);
   }
 
   // ------------------------------------------------------------ pausing (VMM side)

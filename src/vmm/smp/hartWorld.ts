@@ -35,6 +35,8 @@ export interface WorldData {
   builtin?: { entry: number; dtb: number };
   /** M-mode firmware: every hart enters it with a0 = hartid, a1 = DTB, a2 = fw_dynamic_info. */
   firmware?: { entry: number; dtb: number; info: number };
+  /** The VM waits for its state (VirtMachine's `incoming`): the hart does not boot. */
+  incoming: boolean;
   /** `Hart.translateAfter`: 0 interprets only; n translates blocks on their n-th run. */
   translateAfter: number;
   /** This hart's link to the VM's compile world (src/vmm/smp/compileWorld.ts), when it translates. */
@@ -85,8 +87,8 @@ function runWorld(d: WorldData): void {
       consoleWrite: (b) => mailbox.console(b),
       reset: (kind) => mailbox.power(kind !== "shutdown", 0),
     });
-    if (id === 0) firmware.enter(d.builtin.entry, BigInt(d.builtin.dtb));
-  } else if (d.firmware !== undefined) {
+    if (id === 0 && !d.incoming) firmware.enter(d.builtin.entry, BigInt(d.builtin.dtb));
+  } else if (d.firmware !== undefined && !d.incoming) {
     hart.priv = Priv.M;
     hart.updateRegimes();
     hart.pc = d.firmware.entry;
@@ -100,11 +102,19 @@ function runWorld(d: WorldData): void {
    * for the VMM, carry out fences for harts still in an SBI call until the
    * VM continues, then take the state the VMM left to restore, if any.
    */
+  /** The vmkernel's write shootdowns (vmkernel/writeTracker.ts), acknowledged by epoch. */
+  const shootDownWrites = (): void => {
+    const e = control.pendingWriteShootdown(id);
+    if (e === 0) return;
+    for (const t of hart.tlbs) t.flushWrites();
+    control.writesShotDownBy(id, e);
+  };
   const park = (g: number): void => {
     control.park(id, g, saveHart(hart));
     while (control.pauseGeneration() === g && control.power() === Power.Running) {
       const seen = control.wakeCount(id);
       control.clearAttention(id);
+      shootDownWrites();
       firmware?.serviceRequests(true);
       if (control.pauseGeneration() !== g) break;
       control.sleep(id, seen, MAX_SLEEP_MS);
@@ -115,6 +125,7 @@ function runWorld(d: WorldData): void {
 
   while (control.power() === Power.Running) {
     uart?.flush(); // console bytes of the last slice, before anything else (even a sleep)
+    if (control.faultInjected(id)) throw new Error(`fault injected into hart ${id}'s world`);
     const pause = control.pauseGeneration();
     if (pause !== 0) {
       park(pause);
@@ -122,6 +133,7 @@ function runWorld(d: WorldData): void {
     }
     const seen = control.wakeCount(id);
     control.clearAttention(id);
+    shootDownWrites();
     firmware?.serviceRequests();
     fold();
     if (firmware !== undefined) {
