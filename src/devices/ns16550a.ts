@@ -54,14 +54,18 @@ export class Ns16550a implements MmioDevice {
 
   /** Bytes typed on the host side. */
   pushInput(bytes: Uint8Array): void {
-    for (const b of bytes) {
-      if (this.rx.length >= INPUT_LIMIT) {
-        this.overrun = true;
-        break;
-      }
-      this.rx.push(b);
-    }
+    for (const b of bytes) if (!this.receive(b)) break;
     this.update();
+  }
+
+  /** Puts a byte in the receive FIFO; when it is full, drops it and sets OE. */
+  private receive(b: number): boolean {
+    if (this.rx.length >= INPUT_LIMIT) {
+      this.overrun = true;
+      return false;
+    }
+    this.rx.push(b);
+    return true;
   }
 
   /** Bytes waiting for the guest. */
@@ -166,7 +170,7 @@ export class Ns16550a implements MmioDevice {
       case 0:
         if (dlab) this.dll = v;
         else {
-          if ((this.mcr & MCR_LOOP) !== 0) this.rx.push(v);
+          if ((this.mcr & MCR_LOOP) !== 0) this.receive(v);
           else this.output(Uint8Array.of(v));
           this.thrPending = true; // transmitted at once: THR is empty again
         }

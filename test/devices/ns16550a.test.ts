@@ -64,6 +64,15 @@ test("loopback mode returns transmitted bytes to the receiver", () => {
   assert.equal(uart.read(0, 1), 0x7e);
 });
 
+test("loopback bytes the guest does not read fill the receiver to its limit, then overrun", () => {
+  const { uart } = setup();
+  uart.write(4, 1, 0x10);
+  for (let k = 0; k < 5000; k++) uart.write(0, 1, k & 0xff);
+  assert.equal(uart.inputPending, 4096);
+  assert.equal(uart.read(5, 1) & 0x03, 0x03, "DR and OE");
+  assert.equal(uart.read(0, 1), 0);
+});
+
 test("what a fast path may mirror: the side-effect-free LSR answer and whether a THR write only transmits", () => {
   let changes = 0;
   const uart = new Ns16550a({ set: () => {} }, () => {}, () => changes++);
