@@ -12,7 +12,7 @@ const RX = 0;
 const TX = 1;
 const QUEUE_SIZE = 256;
 const HDR_BYTES = 12;
-/** Largest frame accepted from the guest: an Ethernet frame with VLAN tag and room to spare. */
+/** Largest frame taken from either side: an Ethernet frame with VLAN tag and room to spare. */
 const MAX_FRAME = 65_550;
 const BACKLOG_FRAMES = 512;
 
@@ -49,7 +49,7 @@ export class VirtioNet extends ActiveDevice implements VirtioDevice {
   /** A frame from the host side for the guest. */
   deliver(frame: Uint8Array): void {
     if (this.ctx === undefined) return;
-    if (this.backlog.length >= BACKLOG_FRAMES) {
+    if (this.backlog.length >= BACKLOG_FRAMES || frame.length > MAX_FRAME) {
       this.dropped++;
       return;
     }
