@@ -146,7 +146,7 @@ export class StateReader {
     const v = this.get(field);
     if (!Array.isArray(v) || v.length < min || v.length > max) {
       const want = min === max ? `${min}` : `${min} to ${max}`;
-      this.fail(field, Array.isArray(v) ? `has ${v.length} elements, not ${want}` : `is not a list of ${want} elements`);
+      this.fail(field, Array.isArray(v) ? `is a list of ${v.length}, not ${want}` : `is not a list of ${want} elements`);
     }
     return v;
   }

@@ -126,8 +126,8 @@ test("a bad PLIC record is refused with its field named and changes nothing", ()
   const cases: [unknown, RegExp][] = [
     [{ ...good, v: 2 }, /^plic: saved state version 2 is not 1$/],
     [other, /^plic: field 'contexts' is 2 in the checkpoint but 4 on this machine$/],
-    [{ ...good, threshold: [0, 1, 2] }, /^plic: field 'threshold' has 3 elements, not 4$/],
-    [{ ...good, enable: (good.enable as number[]).slice(3) }, /^plic: field 'enable' has 9 elements, not 12$/],
+    [{ ...good, threshold: [0, 1, 2] }, /^plic: field 'threshold' is a list of 3, not 4$/],
+    [{ ...good, enable: (good.enable as number[]).slice(3) }, /^plic: field 'enable' is a list of 9, not 12$/],
     [{ ...good, priority: (good.priority as number[]).map((p, n) => (n === 7 ? 8 : p)) }, /^plic: field 'priority' \[7\] is not an integer in \[0, 7\]$/],
     [{ ...good, inService: "1" }, /^plic: field 'inService' is not a list of 96 elements$/],
     [Object.fromEntries(Object.entries(good).filter(([k]) => k !== "pending")), /^plic: field 'pending' is missing$/],
