@@ -111,15 +111,16 @@ export class StateReader {
 
   /** Between `min` and `max` byte strings saved with `base64`, each of at most `maxLength` bytes. */
   byteStrings(field: string, min: number, max: number, maxLength: number): Uint8Array[] {
-    return this.list(field, min, max).map((x, k) => this.decode(`${field}[${k}]`, x, maxLength));
+    return this.list(field, min, max).map((x, k) => this.decode(field, x, maxLength, `[${k}] `));
   }
 
-  private decode(field: string, v: unknown, maxLength: number): Uint8Array {
+  /** `at` names an element of a list field, as in `ints`. */
+  private decode(field: string, v: unknown, maxLength: number, at = ""): Uint8Array {
     if (typeof v !== "string" || v.length % 4 !== 0 || !BASE64.test(v) || (v.length / 4) * 3 > maxLength + 2) {
-      this.fail(field, `is not base64 of at most ${maxLength} bytes`);
+      this.fail(field, `${at}is not base64 of at most ${maxLength} bytes`);
     }
     const b = new Uint8Array(Buffer.from(v, "base64"));
-    if (b.length > maxLength) this.fail(field, `holds ${b.length} bytes, more than ${maxLength}`);
+    if (b.length > maxLength) this.fail(field, `${at}holds ${b.length} bytes, more than ${maxLength}`);
     return b;
   }
 

@@ -90,7 +90,7 @@ test("a bad virtio-net record is refused with its field named and changes nothin
   const device = good.device as { backlog: string[] };
   const big = Buffer.alloc(65_551).toString("base64");
   const cases: [unknown, RegExp][] = [
-    [{ ...good, device: { ...device, backlog: [device.backlog[0], big] } }, /^virtio-net: field 'backlog\[1\]' is not base64 of at most 65550 bytes$/],
+    [{ ...good, device: { ...device, backlog: [device.backlog[0], big] } }, /^virtio-net: field 'backlog' \[1\] is not base64 of at most 65550 bytes$/],
     [{ ...good, device: { ...device, backlog: new Array(513).fill(device.backlog[0]) } }, /^virtio-net: field 'backlog' is a list of 513, not 0 to 512$/],
     [{ ...good, device: { ...device, dropped: -1 } }, /^virtio-net: field 'dropped' is not an integer in \[0, 9007199254740991\]$/],
     [{ ...good, device: { ...device, v: 2 } }, /^virtio-net: saved state version 2 is not 1$/],

@@ -81,6 +81,7 @@ export class Virtqueue implements Stateful {
     this.lastAvail = this.usedIdx = this.signalledUsed = 0;
   }
 
+  /** Whether rings of `n` entries at these addresses are aligned and in guest RAM, else VirtqueueError. */
   private checkRings(n: number, desc: number, avail: number, used: number): void {
     if (n < 1 || n > this.maxSize) throw new VirtqueueError(`queue size ${n} is not in 1..${this.maxSize}`);
     this.area("descriptor table", desc, DESC_SIZE * n, 16);
