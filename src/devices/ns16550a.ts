@@ -11,6 +11,7 @@
  */
 import type { MmioDevice } from "./bus.js";
 import type { IrqLine } from "./irq.js";
+import { StateReader, base64, type Saved, type Stateful } from "../state/savedState.js";
 
 const IER_RDI = 1;
 const IER_THRI = 2;
@@ -31,8 +32,9 @@ const MSR_DSR = 0x20;
 const MSR_DCD = 0x80;
 /** Host input kept while the guest is not reading (beyond it, bytes are dropped and OE set). */
 const INPUT_LIMIT = 4096;
+const STATE_VERSION = 1;
 
-export class Ns16550a implements MmioDevice {
+export class Ns16550a implements MmioDevice, Stateful {
   private ier = 0;
   private lcr = 0;
   private mcr = 0;
@@ -54,14 +56,18 @@ export class Ns16550a implements MmioDevice {
 
   /** Bytes typed on the host side. */
   pushInput(bytes: Uint8Array): void {
-    for (const b of bytes) {
-      if (this.rx.length >= INPUT_LIMIT) {
-        this.overrun = true;
-        break;
-      }
-      this.rx.push(b);
-    }
+    for (const b of bytes) if (!this.receive(b)) break;
     this.update();
+  }
+
+  /** Puts a byte in the receive FIFO; when it is full, drops it and sets OE. */
+  private receive(b: number): boolean {
+    if (this.rx.length >= INPUT_LIMIT) {
+      this.overrun = true;
+      return false;
+    }
+    this.rx.push(b);
+    return true;
   }
 
   /** Bytes waiting for the guest. */
@@ -127,6 +133,50 @@ export class Ns16550a implements MmioDevice {
     this.changed();
   }
 
+  saveState(): Saved {
+    return {
+      v: STATE_VERSION,
+      ier: this.ier,
+      lcr: this.lcr,
+      mcr: this.mcr,
+      scr: this.scr,
+      dll: this.dll,
+      dlm: this.dlm,
+      fifoEnabled: this.fifoEnabled,
+      overrun: this.overrun,
+      thrPending: this.thrPending,
+      rx: base64(Uint8Array.from(this.rx)),
+    };
+  }
+
+  restoreState(saved: unknown): void {
+    const r = StateReader.open("uart", saved, STATE_VERSION);
+    const ier = r.int("ier", 0, 0x0f);
+    const lcr = r.int("lcr", 0, 0xff);
+    const mcr = r.int("mcr", 0, 0x1f);
+    const scr = r.int("scr", 0, 0xff);
+    const dll = r.int("dll", 0, 0xff);
+    const dlm = r.int("dlm", 0, 0xff);
+    const fifoEnabled = r.bool("fifoEnabled");
+    const overrun = r.bool("overrun");
+    const thrPending = r.bool("thrPending");
+    const rx = r.bytes("rx", INPUT_LIMIT);
+    this.ier = ier;
+    this.lcr = lcr;
+    this.mcr = mcr;
+    this.scr = scr;
+    this.dll = dll;
+    this.dlm = dlm;
+    this.fifoEnabled = fifoEnabled;
+    this.overrun = overrun;
+    this.thrPending = thrPending;
+    this.rx.splice(0, this.rx.length, ...rx);
+    // Drive the line, changed or not: a fresh machine's PLIC has not seen it.
+    this.level = this.cause() !== IIR_NONE;
+    this.irq.set(this.level);
+    this.changed();
+  }
+
   read(offset: number, size: number): number {
     if (size !== 1) return 0;
     const dlab = (this.lcr & LCR_DLAB) !== 0;
@@ -166,7 +216,7 @@ export class Ns16550a implements MmioDevice {
       case 0:
         if (dlab) this.dll = v;
         else {
-          if ((this.mcr & MCR_LOOP) !== 0) this.rx.push(v);
+          if ((this.mcr & MCR_LOOP) !== 0) this.receive(v);
           else this.output(Uint8Array.of(v));
           this.thrPending = true; // transmitted at once: THR is empty again
         }

@@ -14,20 +14,24 @@
  */
 import type { MmioDevice } from "./bus.js";
 import type { IrqLine } from "./irq.js";
+import { StateReader, type Saved, type Stateful } from "../state/savedState.js";
 
 const PENDING = 0x1000;
 const ENABLE = 0x2000;
 const ENABLE_STRIDE = 0x80;
 const CONTEXT = 0x20_0000;
 const CONTEXT_STRIDE = 0x1000;
+const STATE_VERSION = 1;
+const U32_MAX = 0xffff_ffff;
 
-export class Plic implements MmioDevice {
+export class Plic implements MmioDevice, Stateful {
   private readonly priority: Uint32Array;
   private readonly level: Uint8Array;
   private readonly pending: Uint8Array;
   private readonly inService: Uint8Array;
-  /** enable[ctx][word] */
+  /** enable[ctx][word], `words` words a context */
   private readonly enable: Uint32Array[];
+  private readonly words: number;
   private readonly threshold: Uint32Array;
   private readonly output: boolean[];
 
@@ -40,7 +44,8 @@ export class Plic implements MmioDevice {
     this.level = new Uint8Array(sources);
     this.pending = new Uint8Array(sources);
     this.inService = new Uint8Array(sources);
-    this.enable = Array.from({ length: contexts }, () => new Uint32Array(Math.ceil(sources / 32)));
+    this.words = Math.ceil(sources / 32);
+    this.enable = Array.from({ length: contexts }, () => new Uint32Array(this.words));
     this.threshold = new Uint32Array(contexts);
     this.output = new Array<boolean>(contexts).fill(false);
   }
@@ -147,6 +152,45 @@ export class Plic implements MmioDevice {
       else return;
     }
     this.update();
+  }
+
+  saveState(): Saved {
+    return {
+      v: STATE_VERSION,
+      sources: this.sources,
+      contexts: this.contexts,
+      priority: [...this.priority],
+      level: [...this.level],
+      pending: [...this.pending],
+      inService: [...this.inService],
+      enable: this.enable.flatMap((words) => [...words]), // context by context
+      threshold: [...this.threshold],
+    };
+  }
+
+  restoreState(saved: unknown): void {
+    const r = StateReader.open("plic", saved, STATE_VERSION);
+    // Two contexts per hart: a checkpoint of a machine with other harts does not fit.
+    r.same("sources", this.sources);
+    r.same("contexts", this.contexts);
+    const n = this.sources;
+    const priority = r.ints("priority", n, 0, 7);
+    const level = r.ints("level", n, 0, 1);
+    const pending = r.ints("pending", n, 0, 1);
+    const inService = r.ints("inService", n, 0, 1);
+    const enable = r.ints("enable", this.contexts * this.words, 0, U32_MAX);
+    const threshold = r.ints("threshold", this.contexts, 0, 7);
+    this.priority.set(priority);
+    this.level.set(level);
+    this.pending.set(pending);
+    this.inService.set(inService);
+    this.enable.forEach((w, c) => w.set(enable.slice(c * this.words, (c + 1) * this.words)));
+    this.threshold.set(threshold);
+    // Drive every line, changed or not: a fresh machine's harts have not seen them.
+    for (let c = 0; c < this.contexts; c++) {
+      this.output[c] = this.best(c) !== 0;
+      this.onContext(c, this.output[c]);
+    }
   }
 
   /** Completion of a source the context may claim (§8): ends service; a still-high line pends again. */

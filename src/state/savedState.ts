@@ -21,6 +21,13 @@ export interface Saved {
   [field: string]: SavedValue;
 }
 
+/** A model that can write its state down and bring it back (docs/checkpoint.md). */
+export interface Stateful {
+  saveState(): Saved;
+  /** Restores what saveState returned; checks everything first, so a bad record changes nothing. */
+  restoreState(saved: unknown): void;
+}
+
 /** A 64-bit value as saved. */
 export const hex64 = (v: bigint): string => "0x" + BigInt.asUintN(64, v).toString(16);
 /** Bytes as saved. */
@@ -45,7 +52,8 @@ export class StateReader {
     return r;
   }
 
-  private fail(field: string, why: string): never {
+  /** Refuses the record for `field`: for checks across fields, made after reading them. */
+  fail(field: string, why: string): never {
     throw new StateError(`${this.what}: field '${field}' ${why}`);
   }
 
@@ -59,6 +67,15 @@ export class StateReader {
     const v = this.get(field);
     if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) this.fail(field, `is not an integer in [${min}, ${max}]`);
     return v;
+  }
+
+  /**
+   * A property of the machine rather than of its state (a count of harts,
+   * the type of a device): a checkpoint from another machine is refused.
+   */
+  same(field: string, here: number): void {
+    const v = this.get(field);
+    if (v !== here) this.fail(field, `is ${typeof v === "number" ? v : `a ${typeof v}`} in the checkpoint but ${here} on this machine`);
   }
 
   /** Any finite number. */
@@ -89,12 +106,21 @@ export class StateReader {
 
   /** Bytes saved with `base64`, at most `maxLength` of them. */
   bytes(field: string, maxLength: number): Uint8Array {
-    const v = this.get(field);
+    return this.decode(field, this.get(field), maxLength);
+  }
+
+  /** Between `min` and `max` byte strings saved with `base64`, each of at most `maxLength` bytes. */
+  byteStrings(field: string, min: number, max: number, maxLength: number): Uint8Array[] {
+    return this.list(field, min, max).map((x, k) => this.decode(field, x, maxLength, `[${k}] `));
+  }
+
+  /** `at` names an element of a list field, as in `ints`. */
+  private decode(field: string, v: unknown, maxLength: number, at = ""): Uint8Array {
     if (typeof v !== "string" || v.length % 4 !== 0 || !BASE64.test(v) || (v.length / 4) * 3 > maxLength + 2) {
-      this.fail(field, `is not base64 of at most ${maxLength} bytes`);
+      this.fail(field, `${at}is not base64 of at most ${maxLength} bytes`);
     }
     const b = new Uint8Array(Buffer.from(v, "base64"));
-    if (b.length > maxLength) this.fail(field, `holds ${b.length} bytes, more than ${maxLength}`);
+    if (b.length > maxLength) this.fail(field, `${at}holds ${b.length} bytes, more than ${maxLength}`);
     return b;
   }
 
@@ -119,11 +145,14 @@ export class StateReader {
   /** An array of between `min` and `max` elements, unchecked inside (use `records` or the typed readers). */
   list(field: string, min: number, max: number): unknown[] {
     const v = this.get(field);
-    if (!Array.isArray(v) || v.length < min || v.length > max) this.fail(field, `is not a list of ${min === max ? min : `${min} to ${max}`} elements`);
+    if (!Array.isArray(v) || v.length < min || v.length > max) {
+      const want = min === max ? `${min}` : `${min} to ${max}`;
+      this.fail(field, Array.isArray(v) ? `is a list of ${v.length}, not ${want}` : `is not a list of ${want} elements`);
+    }
     return v;
   }
 
-  /** A field as saved, for a model that opens it with its own version (`restoreState`). */
+  /** A field some other model reads, e.g. the nested record of a device in its own format. */
   raw(field: string): unknown {
     return this.get(field);
   }

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { VirtioRng } from "../../src/devices/virtio/rng.js";
+import { Virtqueue } from "../../src/devices/virtio/virtqueue.js";
 import { F_EVENT_IDX, F_INDIRECT, F_VERSION_1, INDIRECT, NEXT, RAM, TestDriver, WRITE } from "../support/virtioDriver.js";
 
 test("virtio-mmio identifies itself; an empty slot reads DeviceID 0", () => {
@@ -182,4 +183,93 @@ test("random descriptor tables never raise a host exception", () => {
     for (let k = 0; k < 1 + rnd(4); k++) d.makeAvailable(0, rnd(20));
     assert.doesNotThrow(() => d.notify(0));
   }
+});
+
+/**
+ * A queue of 8 with the event index, driven directly: four chains made
+ * available, two taken and returned, the interrupt decided after the first
+ * only, so the driver has not been told of the second.
+ */
+function queueMidOperation(): { d: TestDriver; q: Virtqueue } {
+  const d = new TestDriver(undefined); // its RAM and driver helpers only
+  const layout = { desc: RAM, avail: RAM + 0x4000, used: RAM + 0x8000, size: 8, availIdx: 0 };
+  d.queues.push(layout);
+  const q = new Virtqueue(d.mem, 16);
+  q.size = layout.size;
+  q.descAddr = layout.desc;
+  q.availAddr = layout.avail;
+  q.usedAddr = layout.used;
+  q.eventIdx = true;
+  q.validate();
+  q.ready = true;
+  d.mem.writeU16(layout.avail + 4 + 2 * layout.size, 0); // used_event
+  for (let k = 0; k < 4; k++) d.offer(0, [{ addr: d.buffer(16), len: 16, flags: WRITE }, { addr: d.buffer(8), len: 8, flags: WRITE }], 2 * k);
+  q.push(q.pop()!, 10);
+  assert.equal(q.shouldInterrupt(), true);
+  q.push(q.pop()!, 24);
+  return { d, q };
+}
+
+/** The same device-side steps after a checkpoint, on the original and on the restored queue. */
+function carryOnQueue(d: TestDriver, q: Virtqueue): unknown[] {
+  const seen: unknown[] = [q.pending(), q.shouldInterrupt()];
+  for (let c = q.pop(); c !== undefined; c = q.pop()) {
+    seen.push(c);
+    q.push(c, c.head);
+  }
+  seen.push(q.shouldInterrupt());
+  const { avail, used, size } = d.queues[0];
+  d.mem.writeU16(avail + 4 + 2 * size, 4); // used_event: the driver has seen 4 and wants the next
+  d.offer(0, [{ addr: d.buffer(4), len: 4, flags: WRITE }], 0);
+  q.push(q.pop()!, 4);
+  seen.push(q.shouldInterrupt(), d.usedIdx(0));
+  seen.push(d.mem.readBytes(used, 6 + 8 * size + 2)); // the used ring and avail_event
+  return seen;
+}
+
+test("a virtqueue restored from a JSON checkpoint carries on as the original: chains in flight, used entries unsignalled", () => {
+  const a = queueMidOperation();
+  const saved = JSON.parse(JSON.stringify(a.q.saveState())) as unknown;
+  const d = new TestDriver(undefined);
+  d.resumeFrom(a.d);
+  const q = new Virtqueue(d.mem, 16);
+  q.restoreState(saved);
+  const expected = carryOnQueue(a.d, a.q);
+  assert.deepEqual(expected.slice(0, 2), [2, false], "two chains left; nothing to signal yet");
+  assert.deepEqual(expected.slice(4, 7), [false, true, 5]);
+  assert.deepEqual(carryOnQueue(d, q), expected);
+});
+
+test("a queue the driver has not enabled keeps whatever it was given, up to 64-bit addresses", () => {
+  const d = new TestDriver(undefined);
+  const q = new Virtqueue(d.mem, 64);
+  q.size = 0xffff_ffff;
+  q.descAddr = 0xffff_ffff * 2 ** 32 + 0x1234; // as the transport puts QueueDescHigh and QueueDescLow together
+  const saved = JSON.parse(JSON.stringify(q.saveState())) as unknown;
+  const fresh = new Virtqueue(d.mem, 64);
+  fresh.restoreState(saved);
+  assert.deepEqual(fresh.saveState(), q.saveState());
+});
+
+test("a bad virtqueue record is refused with its field named and changes nothing", () => {
+  const good = queueMidOperation().q.saveState();
+  const cases: [unknown, RegExp][] = [
+    [{ ...good, v: 0 }, /^virtqueue: saved state version 0 is not 1$/],
+    [{ ...good, usedIdx: 0x10000 }, /^virtqueue: field 'usedIdx' is not an integer in \[0, 65535\]$/],
+    [{ ...good, availAddr: RAM + 0.5 }, /^virtqueue: field 'availAddr' is not an integer in \[0, 18446744073709552000\]$/],
+    [{ ...good, eventIdx: "yes" }, /^virtqueue: field 'eventIdx' is not a boolean$/],
+    [Object.fromEntries(Object.entries(good).filter(([k]) => k !== "signalledUsed")), /^virtqueue: field 'signalledUsed' is missing$/],
+    [{ ...good, descAddr: RAM + 8 }, /^virtqueue: field 'ready' is true but descriptor table at 0x80000008 is not 16-byte aligned$/],
+    [{ ...good, size: 17 }, /^virtqueue: field 'ready' is true but queue size 17 is not in 1..16$/],
+    [{ ...good, usedAddr: RAM + (4 << 20) - 16 }, /^virtqueue: field 'ready' is true but used ring \[0x803ffff0, \+70\) is outside guest RAM$/],
+  ];
+  for (const [bad, message] of cases) {
+    const { q } = queueMidOperation();
+    const before = q.saveState();
+    assert.throws(() => q.restoreState(bad), (e: Error) => e.name === "StateError" && message.test(e.message), String(message));
+    assert.deepEqual(q.saveState(), before, "unchanged");
+  }
+  const { q } = queueMidOperation();
+  q.restoreState({ ...good, ready: false, size: 0, descAddr: 0 });
+  assert.equal(q.ready, false, "a queue not ready may hold anything the driver wrote");
 });

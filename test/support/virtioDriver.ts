@@ -45,6 +45,16 @@ export class TestDriver {
     this.transport = new MmioTransport(this.mem, this.irq, device, (_d, why) => this.broken.push(why));
   }
 
+  /**
+   * Takes over from `other` what a checkpoint carries besides the devices:
+   * guest RAM and, for this mock, the driver's bookkeeping (a real driver's is in RAM).
+   */
+  resumeFrom(other: TestDriver): void {
+    this.mem.writeBytes(RAM, other.mem.readBytes(RAM, other.mem.size));
+    this.queues.splice(0, this.queues.length, ...other.queues.map((q) => ({ ...q })));
+    this.nextBuffer = other.nextBuffer;
+  }
+
   reg(offset: number): number {
     return Number(this.transport.read(offset, 4));
   }

@@ -6,6 +6,7 @@
  */
 import type { GuestMemory } from "../../memory/guestMemory.js";
 import type { Virtqueue } from "./virtqueue.js";
+import type { Saved } from "../../state/savedState.js";
 
 /** Device-independent feature bits (§6). */
 export const VIRTIO_F_RING_INDIRECT_DESC = 28n;
@@ -50,6 +51,15 @@ export interface VirtioDevice {
   process(queue: number): void;
   /** The driver reset the device: drop in-flight state. */
   reset(): void;
+  /** The device's own state for a checkpoint, if it has any beyond its queues and configuration (docs/checkpoint.md). */
+  saveState?(): Saved;
+  /**
+   * Restores what saveState returned, checking everything first, so a bad
+   * record changes nothing. The transport calls it without a context, then
+   * activates the device if the driver had set DRIVER_OK, else resets it
+   * (a device not started holds nothing in flight).
+   */
+  restoreState?(saved: unknown): void;
 }
 
 /** What most devices do with activate/reset: hold the context from DRIVER_OK until the driver resets them. */

@@ -11,6 +11,7 @@ import type { MmioDevice } from "../bus.js";
 import type { IrqLine } from "../irq.js";
 import type { GuestMemory } from "../../memory/guestMemory.js";
 import { Virtqueue, VirtqueueError } from "./virtqueue.js";
+import { StateReader, base64, hex64, type Saved, type Stateful } from "../../state/savedState.js";
 import {
   VIRTIO_F_RING_EVENT_IDX,
   VIRTIO_F_RING_INDIRECT_DESC,
@@ -23,6 +24,9 @@ import {
 const MAGIC = 0x74726976; // "virt"
 const VENDOR_QEMU = 0x554d4551; // "QEMU", what Linux and firmware see on QEMU's virt
 const TRANSPORT_FEATURES = bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_RING_INDIRECT_DESC) | bit(VIRTIO_F_RING_EVENT_IDX);
+
+const STATE_VERSION = 1;
+const U32_MAX = 0xffff_ffff;
 
 /** Device status bits (§2.1). */
 export const Status = {
@@ -70,7 +74,7 @@ const enum Reg {
   Config = 0x100,
 }
 
-export class MmioTransport implements MmioDevice {
+export class MmioTransport implements MmioDevice, Stateful {
   private readonly queues: Virtqueue[];
   private status = 0;
   private interruptStatus = 0;
@@ -271,6 +275,71 @@ export class MmioTransport implements MmioDevice {
     if (dev?.configWritten === undefined || offset + size > dev.config.length) return;
     for (let k = 0; k < size; k++) dev.config[offset + k] = Number((value >> BigInt(8 * k)) & 0xffn);
     dev.configWritten(offset, size);
+  }
+
+  /**
+   * The transport's registers, its queues, the configuration space and the
+   * device's own state. An empty slot has none: only its DeviceID 0.
+   */
+  saveState(): Saved {
+    const dev = this.device;
+    if (dev === undefined) return { v: STATE_VERSION, deviceId: 0 };
+    const saved: Saved = {
+      v: STATE_VERSION,
+      deviceId: dev.deviceId,
+      status: this.status,
+      interruptStatus: this.interruptStatus,
+      deviceFeaturesSel: this.deviceFeaturesSel,
+      driverFeaturesSel: this.driverFeaturesSel,
+      driverFeatures: hex64(this.driverFeatures),
+      queueSel: this.queueSel,
+      configGeneration: this.configGeneration,
+      queues: this.queues.map((q) => q.saveState()),
+      config: base64(dev.config),
+    };
+    if (dev.saveState !== undefined) saved.device = dev.saveState();
+    return saved;
+  }
+
+  restoreState(saved: unknown): void {
+    const dev = this.device;
+    const r = StateReader.open(dev?.name ?? "virtio-mmio", saved, STATE_VERSION);
+    // Another device in the slot means the VM's device set changed.
+    r.same("deviceId", dev?.deviceId ?? 0);
+    if (dev === undefined) return;
+    const status = r.int("status", 0, 0xff);
+    const interruptStatus = r.int("interruptStatus", 0, INT_USED_BUFFER | INT_CONFIG_CHANGE);
+    const deviceFeaturesSel = r.int("deviceFeaturesSel", 0, U32_MAX);
+    const driverFeaturesSel = r.int("driverFeaturesSel", 0, U32_MAX);
+    const driverFeatures = r.u64("driverFeatures");
+    // §2.2.2: what the driver accepted, this device must offer (a disk now read-only does not).
+    if (status & Status.FEATURES_OK && (driverFeatures & ~this.offered) !== 0n) {
+      r.fail("driverFeatures", `has ${hex64(driverFeatures & ~this.offered)}, not offered by this ${dev.name}`);
+    }
+    const queueSel = r.int("queueSel", 0, U32_MAX);
+    const configGeneration = r.int("configGeneration", 0, U32_MAX);
+    const n = this.queues.length;
+    const queues = r.list("queues", n, n).map((q, i) => this.queues[i].checkState(q, `${r.what}.queues[${i}]`));
+    const config = r.bytes("config", dev.config.length);
+    if (config.length !== dev.config.length) r.fail("config", `holds ${config.length} bytes, not ${dev.config.length}`);
+    // The device checks its record before changing anything: the last step that may fail.
+    dev.restoreState?.(r.raw("device"));
+    this.status = status;
+    this.interruptStatus = interruptStatus;
+    this.deviceFeaturesSel = deviceFeaturesSel;
+    this.driverFeaturesSel = driverFeaturesSel;
+    this.driverFeatures = driverFeatures;
+    this.queueSel = queueSel;
+    this.configGeneration = configGeneration;
+    for (const restore of queues) restore();
+    // Only what the driver may write; the rest describes this device (its disk's size, its MAC).
+    if (dev.configWritten !== undefined) dev.config.set(config);
+    // Active from DRIVER_OK to the next reset, as writeStatus makes it, even when
+    // DEVICE_NEEDS_RESET (then process() refuses it); queues wait for a notification.
+    if (status & Status.DRIVER_OK) dev.activate(this.ctx);
+    else dev.reset();
+    // Drive the line, changed or not: a fresh machine's PLIC has not seen it.
+    this.irq.set(interruptStatus !== 0);
   }
 
   /** Tells the driver the configuration space changed (§4.2.3.3). */

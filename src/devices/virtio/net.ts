@@ -7,14 +7,16 @@
  */
 import { ActiveDevice, bit, type VirtioContext, type VirtioDevice } from "./device.js";
 import { readChain, writeChain } from "./virtqueue.js";
+import { StateReader, base64, type Saved } from "../../state/savedState.js";
 
 const RX = 0;
 const TX = 1;
 const QUEUE_SIZE = 256;
 const HDR_BYTES = 12;
-/** Largest frame accepted from the guest: an Ethernet frame with VLAN tag and room to spare. */
+/** Largest frame taken from either side: an Ethernet frame with VLAN tag and room to spare. */
 const MAX_FRAME = 65_550;
 const BACKLOG_FRAMES = 512;
+const STATE_VERSION = 1;
 
 /** Feature bits (§5.1.3). */
 const F_MAC = 5n;
@@ -46,10 +48,23 @@ export class VirtioNet extends ActiveDevice implements VirtioDevice {
     this.backlog.length = 0;
   }
 
+  /** The frames not yet delivered (the rest is in the transport and guest RAM). */
+  saveState(): Saved {
+    return { v: STATE_VERSION, backlog: this.backlog.map((f) => base64(f)), dropped: this.dropped };
+  }
+
+  restoreState(saved: unknown): void {
+    const r = StateReader.open(this.name, saved, STATE_VERSION);
+    const backlog = r.byteStrings("backlog", 0, BACKLOG_FRAMES, MAX_FRAME);
+    const dropped = r.int("dropped", 0, Number.MAX_SAFE_INTEGER);
+    this.backlog.splice(0, this.backlog.length, ...backlog);
+    this.dropped = dropped;
+  }
+
   /** A frame from the host side for the guest. */
   deliver(frame: Uint8Array): void {
     if (this.ctx === undefined) return;
-    if (this.backlog.length >= BACKLOG_FRAMES) {
+    if (this.backlog.length >= BACKLOG_FRAMES || frame.length > MAX_FRAME) {
       this.dropped++;
       return;
     }

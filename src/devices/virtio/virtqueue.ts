@@ -9,6 +9,7 @@
  * transport turns into DEVICE_NEEDS_RESET (§2.1.2) — never a host exception.
  */
 import type { GuestMemory } from "../../memory/guestMemory.js";
+import { StateReader, type Saved, type Stateful } from "../../state/savedState.js";
 
 export class VirtqueueError extends Error {
   override name = "VirtqueueError";
@@ -23,6 +24,12 @@ const VIRTQ_AVAIL_F_NO_INTERRUPT = 1;
 const DESC_SIZE = 16;
 /** Largest queue size a split virtqueue may have (§2.7). */
 export const VIRTQ_MAX_SIZE = 32768;
+const STATE_VERSION = 1;
+/**
+ * Largest ring address the transport can hold: it puts two 32-bit halves
+ * together in a double, exact below 2^53 (where guest RAM is), rounded above.
+ */
+const ADDRESS_MAX = 2 ** 64;
 
 /** One guest buffer of a chain: guest-physical address and length, both checked against RAM. */
 export interface Buffer {
@@ -39,7 +46,7 @@ export interface Chain {
   writableBytes: number;
 }
 
-export class Virtqueue {
+export class Virtqueue implements Stateful {
   /** Queue size chosen by the driver (QueueNum); at most `maxSize`. */
   size: number;
   descAddr = 0;
@@ -70,17 +77,68 @@ export class Virtqueue {
 
   /** Checks the rings when the driver sets QueueReady (§4.2.3.2: sizes and alignment, §2.7). */
   validate(): void {
-    const n = this.size;
-    if (n < 1 || n > this.maxSize) throw new VirtqueueError(`queue size ${n} is not in 1..${this.maxSize}`);
-    this.area("descriptor table", this.descAddr, DESC_SIZE * n, 16);
-    this.area("available ring", this.availAddr, 6 + 2 * n, 2);
-    this.area("used ring", this.usedAddr, 6 + 8 * n, 4);
+    this.checkRings(this.size, this.descAddr, this.availAddr, this.usedAddr);
     this.lastAvail = this.usedIdx = this.signalledUsed = 0;
+  }
+
+  /** Whether rings of `n` entries at these addresses are aligned and in guest RAM, else VirtqueueError. */
+  private checkRings(n: number, desc: number, avail: number, used: number): void {
+    if (n < 1 || n > this.maxSize) throw new VirtqueueError(`queue size ${n} is not in 1..${this.maxSize}`);
+    this.area("descriptor table", desc, DESC_SIZE * n, 16);
+    this.area("available ring", avail, 6 + 2 * n, 2);
+    this.area("used ring", used, 6 + 8 * n, 4);
   }
 
   private area(what: string, addr: number, len: number, align: number): void {
     if (addr % align !== 0) throw new VirtqueueError(`${what} at 0x${addr.toString(16)} is not ${align}-byte aligned`);
     if (!this.mem.contains(addr, len)) throw new VirtqueueError(`${what} [0x${addr.toString(16)}, +${len}) is outside guest RAM`);
+  }
+
+  saveState(): Saved {
+    const { size, descAddr, availAddr, usedAddr, ready, eventIdx, lastAvail, usedIdx, signalledUsed } = this;
+    return { v: STATE_VERSION, size, descAddr, availAddr, usedAddr, ready, eventIdx, lastAvail, usedIdx, signalledUsed };
+  }
+
+  restoreState(saved: unknown): void {
+    this.checkState(saved, "virtqueue")();
+  }
+
+  /**
+   * Checks a record of `saveState` (named `what` in errors) and returns what
+   * restores it: a transport checks all its queues before it changes one.
+   */
+  checkState(saved: unknown, what: string): () => void {
+    const r = StateReader.open(what, saved, STATE_VERSION);
+    // Until the queue is ready these hold whatever the driver wrote: QueueNum, address halves.
+    const size = r.int("size", 0, 0xffff_ffff);
+    const descAddr = r.int("descAddr", 0, ADDRESS_MAX);
+    const availAddr = r.int("availAddr", 0, ADDRESS_MAX);
+    const usedAddr = r.int("usedAddr", 0, ADDRESS_MAX);
+    const ready = r.bool("ready");
+    const eventIdx = r.bool("eventIdx");
+    const lastAvail = r.int("lastAvail", 0, 0xffff);
+    const usedIdx = r.int("usedIdx", 0, 0xffff);
+    const signalledUsed = r.int("signalledUsed", 0, 0xffff);
+    // A ready queue's rings passed validate(): checked again, keeping the indices in flight.
+    if (ready) {
+      try {
+        this.checkRings(size, descAddr, availAddr, usedAddr);
+      } catch (e) {
+        if (!(e instanceof VirtqueueError)) throw e;
+        r.fail("ready", `is true but ${e.message}`);
+      }
+    }
+    return () => {
+      this.size = size;
+      this.descAddr = descAddr;
+      this.availAddr = availAddr;
+      this.usedAddr = usedAddr;
+      this.ready = ready;
+      this.eventIdx = eventIdx;
+      this.lastAvail = lastAvail;
+      this.usedIdx = usedIdx;
+      this.signalledUsed = signalledUsed;
+    };
   }
 
   /** Number of chains the driver has made available and the device not yet popped. */
