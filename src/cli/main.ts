@@ -166,16 +166,15 @@ async function run(argv: string[]): Promise<number> {
   const qmpAddress = values.qmp === undefined ? undefined : usage(() => parseQmpAddress(values.qmp as string));
   configureHostProcess();
 
-  let vm: VmHandle | undefined;
-  const qmp = qmpAddress === undefined ? undefined : new QmpServer(qmpAddress, { downtimeLimitMs: DEFAULT_DOWNTIME_LIMIT_MS, maxBandwidth: DEFAULT_MAX_BANDWIDTH }, () => void vm?.powerOff());
+  const parameters = { downtimeLimitMs: DEFAULT_DOWNTIME_LIMIT_MS, maxBandwidth: DEFAULT_MAX_BANDWIDTH };
+  const qmp = qmpAddress === undefined ? undefined : new QmpServer(qmpAddress, parameters, () => void handle.powerOff().catch(() => undefined));
   try {
     await qmp?.listen();
   } catch (e) {
     throw new UsageError(`--qmp: ${(e as Error).message}`);
   }
-  vm = new VmHandle(description, { incoming });
-  qmp?.attach(vm);
-  const handle = vm;
+  const handle = new VmHandle(description, { incoming });
+  qmp?.attach(handle);
   handle.onEvent((e) => {
     if (e.type === "console") writeAll(1, e.bytes);
     else if (e.type === "warning") process.stderr.write(`tsxi: ${e.line}\n`);
