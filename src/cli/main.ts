@@ -174,6 +174,7 @@ async function run(argv: string[]): Promise<number> {
     throw new UsageError(`--qmp: ${(e as Error).message}`);
   }
   const handle = new VmHandle(description, { incoming });
+  await handle.ready;
   qmp?.attach(handle);
   handle.onEvent((e) => {
     if (e.type === "console") writeAll(1, e.bytes);

@@ -79,6 +79,9 @@ export class QmpServer {
   /** The next SHUTDOWN / RESET event's cause, when the host asked for it. */
   private hostCause: "quit" | "reset" | undefined;
   private firstClient: Promise<void>;
+  /** Resolves once a VM is attached: commands that need it wait for it (the VM may still be setting up its incoming migration). */
+  private readonly vmAttached: Promise<void>;
+  private attached: () => void = () => {};
 
   constructor(
     private readonly addr: QmpAddress,
@@ -89,6 +92,7 @@ export class QmpServer {
     this.params = { ...params };
     let connected: () => void = () => {};
     this.firstClient = new Promise((resolve) => (connected = resolve));
+    this.vmAttached = new Promise((resolve) => (this.attached = resolve));
     this.server = createServer((socket) => {
       connected();
       this.accept(socket);
@@ -98,6 +102,7 @@ export class QmpServer {
   /** Serves `vm` (commands before this answer that there is no VM yet). */
   attach(vm: VmHandle): void {
     this.vm = vm;
+    this.attached();
     this.last = vm.state;
     vm.onEvent((e) => this.onVmEvent(e));
   }
@@ -156,8 +161,8 @@ export class QmpServer {
   }
 
   private async execute(client: Client, cmd: string, args: Record<string, unknown>): Promise<unknown> {
+    if (this.vm === undefined && !VM_FREE.has(cmd)) await this.vmAttached;
     const vm = this.vm as VmHandle;
-    if (this.vm === undefined && cmd !== "qmp_capabilities") throw generic("the VM is not created yet");
     const noArgs = (): void => {
       const extra = Object.keys(args)[0];
       if (extra !== undefined) throw generic(`Parameter '${extra}' is unexpected`);
@@ -294,6 +299,9 @@ export class QmpServer {
     for (const c of this.clients) if (c.ready) send(c.socket, msg);
   }
 }
+
+/** Commands that do not need the VM. */
+const VM_FREE = new Set(["qmp_capabilities", "query-version", "query-commands", "migrate-set-parameters", "query-migrate-parameters", "migrate-set-capabilities", "query-migrate-capabilities"]);
 
 const COMMANDS = [
   "qmp_capabilities", "query-version", "query-commands", "query-status", "stop", "cont", "system_reset", "quit", "migrate",

@@ -151,6 +151,7 @@ export class OutgoingMigration {
     try {
       await this.sink.write([encodeHeader(), ...encodeJson(RecordType.Setup, vm.hardware())]);
       await vm.startWriteLog();
+      this.syncs++; // as QEMU counts: the log's start is its first sync
       this.setupMs = performance.now() - this.t0;
       this.setStatus("active");
       // Round 0: every page (the destination's RAM starts zeroed, so zero pages are counted, not sent).
@@ -176,6 +177,7 @@ export class OutgoingMigration {
       await vm.pause();
       this.setStatus("device");
       const last = [...new Set([...left, ...(await vm.takeWrittenPages())])].sort((a, b) => a - b);
+      this.syncs++;
       await this.sendPages(last, false);
       this.remaining = 0;
       await this.sink.write([...encodeJson(RecordType.State, vm.saveState()), ...encodeRecord(RecordType.End)]);

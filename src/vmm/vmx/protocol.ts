@@ -43,6 +43,8 @@ export type VmAction =
   | { type: "injectFault"; id: number; world: "vmx" | number };
 
 export type VmEvent =
+  /** The VM is set up: built, or (incoming) listening for its migration. */
+  | { type: "ready" }
   | { type: "console"; bytes: Uint8Array }
   | { type: "warning"; line: string }
   | { type: "state"; state: VmState; reason: StateReason }

@@ -31,6 +31,8 @@ export class VmHandle {
   private ended: VmExit | undefined;
   /** Resolves once the VM has ended (powered off, failed to start, or crashed). */
   readonly exited: Promise<VmExit>;
+  /** Resolves once the VM is set up (built; listening for its incoming migration), or has ended. */
+  readonly ready: Promise<void>;
 
   constructor(
     readonly description: VmDescription,
@@ -39,6 +41,7 @@ export class VmHandle {
     this.current = opts.incoming !== undefined ? "inmigrate" : "running";
     const data: VmxWorldData = { description, incoming: opts.incoming };
     this.world = new Worker(VMX_SCRIPT, { workerData: data });
+    this.ready = new Promise((resolve) => this.onEvent((e) => (e.type === "ready" || e.type === "exit" ? resolve() : undefined)));
     this.exited = new Promise((resolve) => {
       const end = (exit: VmExit): void => {
         if (this.ended !== undefined) return;

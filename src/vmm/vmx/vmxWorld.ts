@@ -49,6 +49,17 @@ class VmxRuntime {
   /** Builds and runs the machine, again after each reboot, until it powers off; the exit status. */
   async main(): Promise<void> {
     let incoming = data.incoming;
+    // Listen for an incoming migration before anything else, as QEMU does: by the time the host reports the VM, a source can connect.
+    let connection: Promise<Socket> | undefined;
+    if (incoming?.kind === "tcp") {
+      try {
+        connection = (await listenForOne(incoming.host, incoming.port)).connection;
+      } catch (e) {
+        post({ type: "exit", code: 125, error: `--incoming: cannot listen on ${incoming.host}:${incoming.port}: ${oneLine(e)}` });
+        return;
+      }
+    }
+    let ready = false;
     for (;;) {
       let vm: VirtMachine;
       try {
@@ -60,9 +71,11 @@ class VmxRuntime {
       }
       this.vm = vm;
       const running = vm.run();
+      if (!ready) post({ type: "ready" });
+      ready = true;
       if (incoming !== undefined) {
         this.setState("inmigrate", "incoming");
-        const error = await this.receive(vm, incoming);
+        const error = await this.receive(vm, incoming, connection);
         incoming = undefined;
         if (error !== undefined) {
           vm.stop({ kind: "poweroff", code: 1 });
@@ -97,7 +110,7 @@ class VmxRuntime {
   }
 
   /** Takes the VM's state from `uri` (QEMU's -incoming); undefined on success, else the one-line reason. */
-  private async receive(vm: VirtMachine, uri: MigrationUri): Promise<string | undefined> {
+  private async receive(vm: VirtMachine, uri: MigrationUri, connection: Promise<Socket> | undefined): Promise<string | undefined> {
     let socket: Socket | undefined;
     try {
       await vm.pause();
@@ -105,7 +118,7 @@ class VmxRuntime {
       if (uri.kind === "file") {
         source = new ReadableSource(createReadStream(uri.path));
       } else {
-        socket = await acceptOne(uri.host, uri.port);
+        socket = await connection!;
         source = new ReadableSource(socket);
       }
       await receiveMigration(vm, source);
@@ -200,15 +213,17 @@ function isActive(info: MigrationInfo): boolean {
   return info.status === "setup" || info.status === "active" || info.status === "device" || info.status === "cancelling";
 }
 
-/** Listens on host:port for the one connection a migration comes over. */
-function acceptOne(host: string, port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
+/** Listens on host:port; resolves once listening, with the one connection a migration comes over. */
+function listenForOne(host: string, port: number): Promise<{ connection: Promise<Socket> }> {
+  return new Promise((listening, failed) => {
+    let accepted: (s: Socket) => void = () => {};
+    const connection = new Promise<Socket>((resolve) => (accepted = resolve));
     const server = createServer({ noDelay: true }, (socket) => {
       server.close();
-      resolve(socket);
+      accepted(socket);
     });
-    server.once("error", reject);
-    server.listen(port, host);
+    server.once("error", failed);
+    server.listen(port, host, () => listening({ connection }));
   });
 }
 
