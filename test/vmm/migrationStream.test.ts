@@ -189,6 +189,25 @@ test("flipping any byte of any payload fails that record's CRC-32", async () => 
   assert.match(await streamError(readAll(new BytesSource(bytes)), "crc"), /fails its CRC-32/);
 });
 
+test("flipping any bit of a record's type or length is refused too (the CRC-32 covers them)", async () => {
+  const parts = smallStream();
+  const bytes = concat(parts.flat());
+  for (const r of layout(parts)) {
+    for (let at = r.start; at < r.start + 8; at++) {
+      for (let bit = 0; bit < 8; bit++) {
+        bytes[at] ^= 1 << bit;
+        await streamError(readAll(new BytesSource(bytes)), `record at ${r.start}: byte ${at - r.start} bit ${bit}`);
+        bytes[at] ^= 1 << bit;
+      }
+    }
+  }
+  // The case that matters: a page record read as a zero-page record would zero pages named by its contents.
+  const pages = layout(parts)[1];
+  assert.equal(pages.type, RecordType.Pages);
+  bytes[pages.start] ^= RecordType.Pages ^ RecordType.ZeroPages;
+  assert.match(await streamError(readAll(new BytesSource(bytes)), "pages -> zero pages"), /record of type 3 fails its CRC-32/);
+});
+
 test("not a tsxi stream, another version, an unknown record type or an oversized record are refused", async () => {
   const good = concat(streamParts().flat());
   const patched = (at: number, f: (v: DataView) => void, bytes = good.slice()): Uint8Array => {
