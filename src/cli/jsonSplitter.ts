@@ -20,6 +20,8 @@ export class JsonSplitter {
   private depth = 0;
   private inString = false;
   private escaped = false;
+  /** The value being read was too long: its rest is scanned to find its end, and dropped. */
+  private discarding = false;
 
   push(text: string): JsonItem[] {
     const out: JsonItem[] = [];
@@ -31,7 +33,7 @@ export class JsonSplitter {
           continue;
         }
       }
-      this.buf += ch;
+      if (!this.discarding) this.buf += ch;
       if (this.inString) {
         if (this.escaped) this.escaped = false;
         else if (ch === "\\") this.escaped = true;
@@ -39,10 +41,15 @@ export class JsonSplitter {
       } else if (ch === '"') this.inString = true;
       else if (ch === "{" || ch === "[") this.depth++;
       else if (ch === "}" || ch === "]") {
-        if (--this.depth === 0) out.push(this.take());
+        if (--this.depth === 0) {
+          if (this.discarding) this.reset();
+          else out.push(this.take());
+        }
       }
       if (this.buf.length > MAX_VALUE) {
-        this.reset();
+        // Not a reset: what follows is still inside this value, not input of its own.
+        this.buf = "";
+        this.discarding = true;
         out.push({ error: `JSON parse error, value longer than ${MAX_VALUE} characters` });
       }
     }
@@ -64,5 +71,6 @@ export class JsonSplitter {
     this.depth = 0;
     this.inString = false;
     this.escaped = false;
+    this.discarding = false;
   }
 }

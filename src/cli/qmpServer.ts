@@ -146,10 +146,14 @@ export class QmpServer {
     const id = Object.hasOwn(m, "id") ? { id: m.id } : {};
     try {
       const cmd = m.execute;
-      if (typeof cmd !== "string") throw generic("QMP input member 'execute' must be a string");
+      if (cmd !== undefined && typeof cmd !== "string") throw generic("QMP input member 'execute' must be a string");
       if (m.arguments !== undefined && (typeof m.arguments !== "object" || m.arguments === null || Array.isArray(m.arguments))) {
         throw generic("QMP input member 'arguments' must be an object");
       }
+      // As QEMU (qmp_dispatch_check_obj): a command is not run with members it does not know, e.g. a misspelt 'arguments'.
+      const unexpected = Object.keys(m).find((k) => k !== "execute" && k !== "arguments" && k !== "id");
+      if (unexpected !== undefined) throw generic(`QMP input member '${unexpected}' is unexpected`);
+      if (typeof cmd !== "string") throw generic("QMP input lacks member 'execute'");
       const args = (m.arguments ?? {}) as Record<string, unknown>;
       if (!client.ready && cmd !== "qmp_capabilities") throw new CommandError("CommandNotFound", "Expecting capabilities negotiation with 'qmp_capabilities'");
       const result = await this.execute(client, cmd, args);

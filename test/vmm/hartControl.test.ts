@@ -6,7 +6,8 @@ import { Worker } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { HartControl, NEVER, Power, REQ_FENCE_I, REQ_SSIP } from "../../src/vmm/smp/hartControl.js";
+import { HartControl, MTIME_HZ, NEVER, Power, REQ_FENCE_I, REQ_SFENCE_VMA, REQ_SSIP } from "../../src/vmm/smp/hartControl.js";
+import { StateError, type Saved } from "../../src/state/savedState.js";
 import { MailboxServer, mailboxBuffer } from "../../src/vmm/smp/mmioMailbox.js";
 import { HartState } from "../../src/firmware/sbi.js";
 import { MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_SSIP, MIP_STIP } from "../../src/cpu/riscv/trap.js";
@@ -87,4 +88,189 @@ test("a world's device accesses reach the VMM thread through the mailbox", async
   assert.deepEqual(result, [8, "12345678b"]);
   assert.deepEqual(writes, [`3:16:8:${0xfedcba9876543210n}`]);
   assert.deepEqual(console, ["hi"]);
+});
+
+// ------------------------------------------------------------ checkpoints: what the harts share
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Awaits `p`, failing after `ms`. The timer also keeps the event loop alive:
+ * a pending Atomics.waitAsync does not (in a VM, its worlds' threads do).
+ */
+async function settles<T>(p: Promise<T>, what: string, ms = 2000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not resolve within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const viaJson = (s: Saved): unknown => JSON.parse(JSON.stringify(s));
+
+/** Three harts with something in every saved field: timers, msip, each HSM state, start arguments, a pending IPI. */
+function busyControl(): HartControl {
+  const c = HartControl.create(3);
+  c.setMtimecmp(0, 0x1_2345_6789n);
+  c.setMtimecmp(2, 0xffff_ffff_ffff_fff0n);
+  c.setSbiTimer(1, 0x8000_0000_0000_0001n);
+  c.setMsip(1, 1);
+  c.setHartState(0, HartState.Started);
+  assert.equal(c.requestStart(1, 0xffff_ffff_8020_0000n, 0x8765_4321_0fed_cba9n), true);
+  c.setHartState(2, HartState.Suspended);
+  c.request(2, REQ_SSIP | REQ_FENCE_I);
+  return c;
+}
+
+test("saveState -> JSON -> restoreState carries mtime, timers, msip, HSM states, start arguments and pending IPIs", () => {
+  const a = busyControl();
+  a.requestPause();
+  const saved = a.saveState();
+  const b = HartControl.create(3, true);
+  b.request(0, REQ_SSIP); // an IPI the saved VM did not have
+  b.restoreState(viaJson(saved));
+  assert.deepEqual(b.saveState(), saved);
+  assert.equal(b.now(), saved.mtime, "mtime stands where the saved VM's stood");
+  assert.equal(b.mtimecmp(0), 0x1_2345_6789n);
+  assert.equal(b.mtimecmp(1), NEVER);
+  assert.equal(b.mtimecmp(2), 0xffff_ffff_ffff_fff0n);
+  assert.equal(b.msip(1), 1);
+  assert.equal(b.foldInterrupts(1, 0, false) & MIP_MSIP, MIP_MSIP, "msip drives MSIP again");
+  assert.equal(b.foldInterrupts(1, 0, true) & MIP_STIP, 0, "the SBI timer far ahead");
+  assert.deepEqual([0, 1, 2].map((h) => b.hartState(h)), [HartState.Started, HartState.StartPending, HartState.Suspended]);
+  assert.deepEqual(b.startArguments(1), { pc: -0x7fe0_0000n, arg: -0x789a_bcde_f012_3457n });
+  assert.equal(b.takeRequests(2), REQ_SSIP, "the IPI is restored; a FENCE.I request is not state");
+  assert.equal(b.takeRequests(0), 0, "an IPI the saved VM did not have is dropped");
+});
+
+test("restoreState refuses a running VM and another number of harts, changing nothing", () => {
+  const a = busyControl();
+  a.requestPause();
+  const saved = viaJson(a.saveState());
+  const running = HartControl.create(3);
+  const before = running.saveState().harts;
+  assert.equal(running.pauseGeneration(), 0);
+  assert.throws(() => running.restoreState(saved), (e: unknown) => e instanceof StateError && /restoring into a running VM/.test(e.message));
+  assert.deepEqual(running.saveState().harts, before);
+  for (const n of [2, 4]) {
+    const other = HartControl.create(n, true);
+    const mine = other.saveState();
+    assert.throws(
+      () => other.restoreState(saved),
+      (e: unknown) => e instanceof StateError && e.message === `harts: field 'harts' is a list of 3, not ${n}`,
+    );
+    assert.deepEqual(other.saveState(), mine);
+  }
+  const bad = HartControl.create(3, true);
+  const mine = bad.saveState();
+  const broken = JSON.parse(JSON.stringify(saved)) as { harts: Record<string, unknown>[] };
+  broken.harts[2].hsm = 5;
+  assert.throws(() => bad.restoreState(broken), (e: unknown) => e instanceof StateError && /harts\.harts\[2\]: field 'hsm'/.test(e.message));
+  assert.deepEqual(bad.saveState(), mine, "a bad last hart leaves the first ones as they were");
+});
+
+test("mtime is frozen while paused and runs on from the frozen value, without a jump, when resumed", async () => {
+  const c = HartControl.create(1);
+  const t0 = c.now();
+  await sleep(5);
+  assert.ok(c.now() > t0, "mtime runs");
+  const g = c.requestPause();
+  assert.notEqual(g, 0);
+  assert.equal(c.requestPause(), g, "a second request joins the pause");
+  const frozen = c.now();
+  await sleep(30);
+  assert.equal(c.now(), frozen, "frozen across 30 ms");
+  const w0 = performance.now();
+  c.resume();
+  const t1 = c.now();
+  const w1 = performance.now();
+  assert.equal(c.pauseGeneration(), 0);
+  assert.ok(t1 >= frozen, `mtime never goes back (${t1} < ${frozen})`);
+  const allowed = (w1 - w0 + 0.1) * (MTIME_HZ / 1000);
+  assert.ok(t1 - frozen <= allowed, `mtime jumped by ${t1 - frozen} ticks on resume (at most ${allowed}: no pause time is counted)`);
+  await sleep(5);
+  assert.ok(c.now() > t1, "and runs again");
+});
+
+test("a parked world leaves its state in its slot; the VMM leaves a state to restore, taken once", () => {
+  const c = HartControl.create(2);
+  const g = c.requestPause();
+  const parked0 = { v: 1, pc: "0xffffffff80200000", note: "hart 0 é ✓" };
+  c.park(0, g, parked0);
+  c.park(1, g, { v: 1, pc: "0x0" });
+  assert.deepEqual(c.parkedState(0), parked0);
+  assert.equal(c.takeRestoreState(0), undefined, "nothing to restore after a plain park");
+  const restore = { v: 1, pc: "0x80000000", x: ["0x1", "0x2"] };
+  c.setRestoreState(1, restore);
+  assert.deepEqual(c.takeRestoreState(1), restore);
+  assert.equal(c.takeRestoreState(1), undefined, "taken once");
+  assert.deepEqual(c.parkedState(0), parked0, "hart 1's slot is its own");
+  assert.throws(() => c.park(0, g, { v: 1, big: "x".repeat(64 * 1024) }), (e: unknown) => e instanceof StateError && /does not fit its slot/.test(e.message));
+});
+
+test("allParked(g) resolves only once every hart has parked at generation g", async () => {
+  const c = HartControl.create(3);
+  const g = c.requestPause();
+  let done = false;
+  const all = c.allParked(g).then(() => (done = true));
+  c.park(0, g, { v: 1 });
+  c.park(2, g, { v: 1 });
+  c.park(1, g - 1, { v: 1 }); // an older pause does not count
+  await sleep(150); // past allParked's poll interval
+  assert.equal(done, false, "hart 1 has not parked at g");
+  c.park(1, g, { v: 1 });
+  await settles(all, "allParked");
+  // A VM powering off has no worlds left to park.
+  const off = HartControl.create(2);
+  const g2 = off.requestPause();
+  const p = off.allParked(g2);
+  off.requestPower(Power.Poweroff);
+  await settles(p, "allParked while powering off");
+});
+
+test("write shootdowns: every hart sees the epoch, acknowledges it once, and the VMM waits for all", async () => {
+  const c = HartControl.create(3);
+  for (let h = 0; h < 3; h++) assert.equal(c.pendingWriteShootdown(h), 0);
+  for (let h = 0; h < 3; h++) c.clearAttention(h);
+  const e = c.shootDownWrites();
+  assert.notEqual(e, 0);
+  for (let h = 0; h < 3; h++) {
+    assert.equal(c.pendingWriteShootdown(h), e);
+    assert.equal(c.attentionView(h)[0], 1, "every world is told to look");
+  }
+  let done = false;
+  const all = c.writesShotDown(e).then(() => (done = true));
+  c.writesShotDownBy(0, e);
+  assert.equal(c.pendingWriteShootdown(0), 0, "acknowledged");
+  assert.equal(c.pendingWriteShootdown(1), e);
+  c.writesShotDownBy(2, e);
+  await sleep(20);
+  assert.equal(done, false, "hart 1 has not acknowledged");
+  // A newer epoch while hart 1 is behind: carrying out the newer one covers both.
+  const e2 = c.shootDownWrites();
+  assert.equal(c.pendingWriteShootdown(0), e2);
+  c.writesShotDownBy(1, e2);
+  await settles(all, "writesShotDown(e)");
+  assert.equal(c.pendingWriteShootdown(1), 0);
+  let done2 = false;
+  const all2 = c.writesShotDown(e2).then(() => (done2 = true));
+  await sleep(20);
+  assert.equal(done2, false, "harts 0 and 2 have not carried out e2");
+  c.writesShotDownBy(0, e2);
+  c.writesShotDownBy(2, e2);
+  await settles(all2, "writesShotDown(e2)");
+});
+
+test("takeRequests takes only the bits in its mask", () => {
+  const c = HartControl.create(2);
+  c.request(1, REQ_SSIP | REQ_FENCE_I | REQ_SFENCE_VMA);
+  c.request(0, REQ_FENCE_I);
+  assert.equal(c.takeRequests(1, REQ_SSIP), REQ_SSIP);
+  assert.equal(c.takeRequests(1, REQ_SSIP), 0);
+  assert.equal(c.takeRequests(1, REQ_SSIP | REQ_SFENCE_VMA), REQ_SFENCE_VMA);
+  assert.equal(c.takeRequests(1), REQ_FENCE_I);
+  assert.equal(c.takeRequests(1), 0);
+  assert.equal(c.takeRequests(0, REQ_SSIP), 0, "another hart's requests are its own");
+  assert.equal(c.takeRequests(0), REQ_FENCE_I);
 });

@@ -1,10 +1,10 @@
 /**
  * The migration stream: how a VM's state travels, to a file (suspend,
  * `migrate file:`) or over TCP (live migration). One format for both, as
- * QEMU's: a header, then records, each with its type, length and CRC-32,
- * so that a truncated or corrupted stream is refused with a one-line error
- * before anything of it is used. docs/checkpoint.md describes it byte by
- * byte.
+ * QEMU's: a header, then records, each with its type, its length and a
+ * CRC-32 of both and its payload, so that a truncated or corrupted stream
+ * is refused with a one-line error before anything of it is used.
+ * docs/checkpoint.md describes it byte by byte.
  */
 import { crc32 } from "node:zlib";
 import { PAGE_SIZE } from "../../vmkernel/machineMemory.js";
@@ -57,8 +57,13 @@ export function encodeRecord(type: RecordType, payload: Uint8Array = new Uint8Ar
   const v = new DataView(h.buffer);
   v.setUint32(0, type, true);
   v.setUint32(4, payload.length, true);
-  v.setUint32(8, crc32(payload), true);
+  v.setUint32(8, recordCrc(h, payload), true);
   return [h, payload];
+}
+
+/** A record's CRC-32 covers its type and length as well as its payload: a page record never reads as another type. */
+function recordCrc(header: Uint8Array, payload: Uint8Array): number {
+  return crc32(payload, crc32(header.subarray(0, 8)));
 }
 
 export function encodeJson(type: RecordType, value: unknown): Uint8Array[] {
@@ -103,7 +108,7 @@ export class StreamReader {
     if (!Object.hasOwn(MAX_PAYLOAD, type)) throw new StreamError(`migration stream has an unknown record type ${type as number}`);
     if (length > MAX_PAYLOAD[type]) throw new StreamError(`migration stream record of type ${type} is ${length} bytes, more than ${MAX_PAYLOAD[type]}`);
     const payload = length === 0 ? new Uint8Array(0) : await this.exactly(length, `a record of type ${type}`);
-    if (crc32(payload) !== v.getUint32(8, true)) throw new StreamError(`migration stream record of type ${type} fails its CRC-32 (corrupted)`);
+    if (recordCrc(h, payload) !== v.getUint32(8, true)) throw new StreamError(`migration stream record of type ${type} fails its CRC-32 (corrupted)`);
     return { type, payload };
   }
 }
