@@ -12,7 +12,7 @@
  * or reboots.
  */
 import type { Hart } from "../cpu/riscv/hart.js";
-import { Priv } from "../cpu/riscv/hart.js";
+import { Priv } from "../cpu/riscv/priv.js";
 import { Cause, MIP_SEIP, MIP_SSIP, MIP_STIP } from "../cpu/riscv/trap.js";
 import { flushTranslations } from "../cpu/riscv/mmu.js";
 import { updatePmpRanges } from "../cpu/riscv/pmp.js";

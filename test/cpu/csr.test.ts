@@ -3,7 +3,8 @@
 // counter gating by mcounteren/scounteren.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Hart, Priv } from "../../src/cpu/riscv/hart.js";
+import { Hart } from "../../src/cpu/riscv/hart.js";
+import { Priv } from "../../src/cpu/riscv/priv.js";
 import { csrRead, csrWrite } from "../../src/cpu/riscv/csr.js";
 import { decode } from "../../src/cpu/riscv/decode.js";
 import { TRAP } from "../../src/cpu/riscv/trap.js";

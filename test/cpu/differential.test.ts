@@ -7,7 +7,8 @@
 // must agree. At least 10^6 random instructions per run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Hart, Priv } from "../../src/cpu/riscv/hart.js";
+import { Hart } from "../../src/cpu/riscv/hart.js";
+import { Priv } from "../../src/cpu/riscv/priv.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
 import { Bus } from "../../src/devices/bus.js";
 import { updatePmpRanges } from "../../src/cpu/riscv/pmp.js";

@@ -2,7 +2,8 @@
  * A hart for unit tests that drive it directly, set up as firmware leaves a
  * hart: in M-mode, with PMP entry 0 granting all of memory.
  */
-import { Hart, Priv } from "../../src/cpu/riscv/hart.js";
+import { Hart } from "../../src/cpu/riscv/hart.js";
+import { Priv } from "../../src/cpu/riscv/priv.js";
 import type { GuestMemory } from "../../src/memory/guestMemory.js";
 import { Bus } from "../../src/devices/bus.js";
 import { updatePmpRanges } from "../../src/cpu/riscv/pmp.js";

@@ -14,12 +14,7 @@ import { PAGE_CODE } from "../../memory/guestMemory.js";
 import { compileBlock, type BlockFn } from "./translate/blockCompiler.js";
 import { WasmBackend } from "./translate/wasmBlockCompiler.js";
 import { compileHere, type ModuleCompiler } from "./translate/moduleCompiler.js";
-
-export const enum Priv {
-  U = 0,
-  S = 1,
-  M = 3,
-}
+import { Priv } from "./priv.js";
 
 /** A decoded straight-line run of guest code starting at one physical address. */
 export class Block {
@@ -222,7 +217,7 @@ export class Hart {
    */
   private readonly writeSlot: Int32Array;
   /** Which of `tlbs` is `dtlb`. */
-  private dregime = Regime.M;
+  private dregime: Regime = Regime.M;
   /**
    * Jump cache, per regime: virtual pc -> Block. An entry counts only while
    * its epoch is `jumpEpoch`, so forgetting every entry (satp writes, global
@@ -283,7 +278,7 @@ export class Hart {
   }
 
   get priv(): Priv {
-    return this.csrWords[W_PRIV];
+    return this.csrWords[W_PRIV] as Priv;
   }
   set priv(p: Priv) {
     this.csrWords[W_PRIV] = p;
@@ -351,7 +346,7 @@ export class Hart {
   updateRegimes(): void {
     this.iregime = regimeOf(this.priv, this.mstatus);
     this.itlb = this.tlbs[this.iregime];
-    let eff = this.priv;
+    let eff: number = this.priv;
     if (this.priv === Priv.M && (this.mstatus & MSTATUS_MPRV) !== 0) eff = (this.mstatus >>> 11) & 3;
     this.dregime = regimeOf(eff, this.mstatus);
     this.dtlb = this.tlbs[this.dregime];
@@ -359,7 +354,7 @@ export class Hart {
 
   /** Privilege used for data accesses (MPRV applies). */
   effectivePriv(): Priv {
-    if (this.priv === Priv.M && (this.mstatus & MSTATUS_MPRV) !== 0) return (this.mstatus >>> 11) & 3;
+    if (this.priv === Priv.M && (this.mstatus & MSTATUS_MPRV) !== 0) return ((this.mstatus >>> 11) & 3) as Priv;
     return this.priv;
   }
 

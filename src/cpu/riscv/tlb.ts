@@ -17,12 +17,13 @@ export const TLB_BITS = 14;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
 
-export const enum Regime {
-  U = 0,
-  S = 1,
-  SSum = 2,
-  M = 3,
-}
+export const Regime = {
+  U: 0,
+  S: 1,
+  SSum: 2,
+  M: 3,
+} as const;
+export type Regime = (typeof Regime)[keyof typeof Regime];
 
 /**
  * Byte layout of a TlbSet in its buffer, which translated WebAssembly code

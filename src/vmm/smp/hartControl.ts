@@ -46,11 +46,12 @@ export const REQ_SFENCE_VMA = 1 << 17;
 /** Interrupt lines the shared state drives; everything else in mip belongs to the hart. */
 const LINES = MIP_MEIP | MIP_SEIP | MIP_MSIP;
 
-export const enum Power {
-  Running = 0,
-  Poweroff = 1,
-  Reboot = 2,
-}
+export const Power = {
+  Running: 0,
+  Poweroff: 1,
+  Reboot: 2,
+} as const;
+export type Power = (typeof Power)[keyof typeof Power];
 
 /** The buffers, as passed to a world in workerData. */
 export interface HartControlBuffers {
@@ -221,7 +222,7 @@ export class HartControl {
 
   hartState(h: number): HartState {
     const s = Atomics.load(this.w, this.at(h, HSM));
-    return s === CLAIMED ? HartState.StartPending : s;
+    return s === CLAIMED ? HartState.StartPending : (s as HartState);
   }
 
   setHartState(h: number, s: HartState): void {
@@ -253,7 +254,7 @@ export class HartControl {
   // ------------------------------------------------------------ power and statistics
 
   power(): Power {
-    return Atomics.load(this.w, this.global + POWER);
+    return Atomics.load(this.w, this.global + POWER) as Power;
   }
 
   powerCode(): number {

@@ -11,7 +11,8 @@ import { RemoteCompiler, type CompilerLink } from "../../cpu/riscv/translate/mod
 import { GuestMemory, type SharedGuestMemory } from "../../memory/guestMemory.js";
 import { Bus } from "../../devices/bus.js";
 import { Clint } from "../../devices/clint.js";
-import { Hart, Priv } from "../../cpu/riscv/hart.js";
+import { Hart } from "../../cpu/riscv/hart.js";
+import { Priv } from "../../cpu/riscv/priv.js";
 import { HartState } from "../../firmware/sbi.js";
 import { BuiltinFirmware } from "../builtinFirmware.js";
 import { HartControl, Power, type HartControlBuffers } from "./hartControl.js";
