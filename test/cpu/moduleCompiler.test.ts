@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RemoteCompiler, type ModuleCompiler } from "../../src/cpu/riscv/translate/moduleCompiler.js";
-import { encodeBatch, type BatchRequest } from "../../src/cpu/riscv/translate/wasmBlockCompiler.js";
+import { encodeBatch, type BatchRequest } from "../../src/cpu/riscv/translate/wasmModuleEncoder.js";
 import { startCompileWorld } from "../../src/vmm/virtMachine.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
 import { machineModeHart } from "../support/hart.js";

@@ -12,7 +12,7 @@ import { takeTrap, takePendingInterrupt } from "./privileged.js";
 import { MSTATUS_FS, MSTATUS_MPRV, MSTATUS_SUM } from "./csr.js";
 import { PAGE_CODE } from "../../memory/guestMemory.js";
 import { compileBlock, type BlockFn } from "./translate/blockCompiler.js";
-import { WasmBackend } from "./translate/wasmBlockCompiler.js";
+import { WasmBackend } from "./translate/wasmBackend.js";
 import { compileHere, type ModuleCompiler } from "./translate/moduleCompiler.js";
 import { Priv } from "./priv.js";
 
@@ -33,7 +33,7 @@ export class Block {
   index = -1;
   /**
    * The blocks after it in its page that its WebAssembly function runs too
-   * (wasmBlockCompiler.ts, regionOf): it matches memory only while they do.
+   * (wasmRegions.ts, regionOf): it matches memory only while they do.
    */
   region: Block[] = [];
   constructor(
@@ -111,7 +111,7 @@ export class Hart {
   /**
    * mstatus, priv and mip & mie, in the state area (STATE_MSTATUS, ...):
    * translated code runs sstatus's interrupt enables itself
-   * (wasmBlockCompiler.ts, sstatusOp).
+   * (wasmEmitters.ts, sstatusOp).
    */
   private readonly csrWords: Int32Array;
   private mipBits = 0;

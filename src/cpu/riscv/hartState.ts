@@ -18,7 +18,7 @@ export const STATE_DONE = 280;
 /**
  * i32: non-zero when translated code needs the run loop next: a monitor
  * instruction changed what the chain relies on, or a memory access needs
- * the slow path (wasmBlockCompiler.ts).
+ * the slow path (wasmCodeGen.ts).
  */
 export const STATE_EXIT = 284;
 /**
@@ -45,7 +45,7 @@ export const JUMP_ENTRIES = 1 << JUMP_BITS;
 export const JUMP_ENTRY_BYTES = 16;
 /**
  * One i32 per function-table index: 1 while that translated block may be
- * entered by a direct link from a block of its module (wasmBlockCompiler.ts),
+ * entered by a direct link from a block of its module (wasmModuleEncoder.ts),
  * 0 once it no longer matches memory or awaits a re-check.
  */
 export const STATE_LIVE = STATE_JUMPS + 4 * JUMP_ENTRIES * JUMP_ENTRY_BYTES;

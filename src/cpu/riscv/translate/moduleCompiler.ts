@@ -15,7 +15,7 @@
  * bare-metal runs, hosts without a compile world.
  */
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
-import { encodeBatch, type BatchRequest } from "./wasmBlockCompiler.js";
+import { encodeBatch, type BatchRequest } from "./wasmModuleEncoder.js";
 
 export interface ModuleCompiler {
   /** Encodes and compiles a batch; `done` gets the module now or from a later collect()/drain(). */

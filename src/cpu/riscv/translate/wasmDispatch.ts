@@ -4,7 +4,7 @@
  * run loop, which costs far more per block than the blocks themselves (a
  * JS-to-WebAssembly call through a megamorphic call site).
  *
- * Blocks compiled together in one module (wasmBlockCompiler.ts) pass control
+ * Blocks compiled together in one module (wasmModuleEncoder.ts) pass control
  * among themselves by tail calls (return_call, about 2 ns), directly to a
  * static successor or through the module's chain function; they return here
  * only when the next block lies in another module, because a call_indirect
