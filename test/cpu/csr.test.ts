@@ -10,9 +10,10 @@ import { decode } from "../../src/cpu/riscv/decode.js";
 import { TRAP } from "../../src/cpu/riscv/trap.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
 import { Bus } from "../../src/devices/bus.js";
+import { interpreter } from "../../src/cpu/riscv/translate/engine.js";
 
 function hart(): Hart {
-  return new Hart(0, new GuestMemory(0x8000_0000, 1 << 20), new Bus());
+  return new Hart(0, new GuestMemory(0x8000_0000, 1 << 20), new Bus(), interpreter);
 }
 
 /** The exception cause a CSR access raises, or undefined. */

@@ -12,6 +12,7 @@ import { Priv } from "../../src/cpu/riscv/priv.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
 import { Bus } from "../../src/devices/bus.js";
 import { updatePmpRanges } from "../../src/cpu/riscv/pmp.js";
+import { engineOf } from "../support/hart.js";
 
 const RAM = 0x8000_0000;
 const CODE_INSNS = 1000;
@@ -199,8 +200,7 @@ function loopAt(k: number): number[] {
 
 function machine(translateAfter: number, code: Uint32Array, init: bigint[], data: Uint8Array): Hart {
   const mem = new GuestMemory(RAM, 1 << 20);
-  const h = new Hart(0, mem, new Bus());
-  h.translateAfter = translateAfter;
+  const h = new Hart(0, mem, new Bus(), engineOf(translateAfter));
   mem.writeBytes(RAM, new Uint8Array(code.buffer));
   // Trap handler: skip the trapping instruction (mepc += 4), then mret.
   const handler = [0x34102f73, 0x004f0f13, 0x341f1073, 0x30200073];

@@ -13,7 +13,7 @@ import { MSTATUS_FS, MSTATUS_MPRV, MSTATUS_SUM } from "./csr.js";
 import { PAGE_CODE } from "../../memory/guestMemory.js";
 import { compileBlock, type BlockFn } from "./translate/blockCompiler.js";
 import { WasmBackend } from "./translate/wasmBackend.js";
-import { compileHere, type ModuleCompiler } from "./translate/moduleCompiler.js";
+import type { ExecutionEngine } from "./translate/engine.js";
 import { Priv } from "./priv.js";
 
 /** A decoded straight-line run of guest code starting at one physical address. */
@@ -166,18 +166,11 @@ export class Hart {
   attention: Int32Array<ArrayBufferLike> = new Int32Array(1);
 
   /**
-   * Engine: 0 runs the interpreter only; n > 0 translates a block on its n-th
-   * execution (scan before execution) and runs the translation from then on.
+   * ExecutionEngine.translateAfter: 0 runs the interpreter only; n > 0
+   * translates a block on its n-th execution (scan before execution) and runs
+   * the translation from then on.
    */
-  translateAfter = 0;
-  /**
-   * Hot blocks compiled together (WebAssembly back end): up to 32, which
-   * amortises V8's cost per module; 1 compiles each block as soon as it is
-   * hot (bare-metal programs translated from their first instruction).
-   */
-  translateBatch = 32;
-  /** Where the WebAssembly back end's batches are compiled (a hart world uses the VM's compile world). */
-  moduleCompiler: ModuleCompiler = compileHere;
+  readonly translateAfter: number;
   /** Instructions of the current JavaScript block (blockCompiler.ts) completed before a trap. */
   icount = 0;
   /** GuestMemory.externalWrites() at the last FENCE.I that re-checked code. */
@@ -185,8 +178,8 @@ export class Hart {
   /** Bumped by FENCE.I: blocks from an older generation are re-checked before they run. */
   private codeGeneration = 0;
   private translated = 0;
-  /** The WebAssembly back end, when guest RAM is a WebAssembly memory (otherwise blocks become JavaScript). */
-  private wasm: WasmBackend | undefined;
+  /** The engine's WebAssembly back end, if it has one (otherwise hot blocks become JavaScript). */
+  private readonly wasm: WasmBackend | undefined;
 
   // --- pending trap, filled by raise() ---
   trapCause = 0;
@@ -253,6 +246,7 @@ export class Hart {
     readonly hartId: number,
     mem: GuestMemory,
     bus: Bus,
+    engine: ExecutionEngine,
   ) {
     this.mem = mem;
     this.bus = bus;
@@ -275,6 +269,8 @@ export class Hart {
     this.dtlb = this.tlbs[Regime.M];
     this.itlb = this.tlbs[Regime.M];
     mem.onCodeWrite((page) => this.invalidateCodePage(page));
+    this.translateAfter = engine.translateAfter;
+    this.wasm = engine.wasmBackend(this, MAX_TRANSLATED);
   }
 
   get priv(): Priv {
@@ -671,9 +667,6 @@ export class Hart {
       this.flushCode();
       return undefined;
     }
-    if (this.wasm === undefined && this.mem.machine.wasm !== undefined) {
-      this.wasm = new WasmBackend(this, this.mem.machine.wasm, this.mem.machine.wasmPages, MAX_TRANSLATED);
-    }
     if (this.wasm !== undefined && b.queued) {
       // It ran URGENT_RUNS times more while its batch waited: the guest spins in it, so the batch goes now.
       b.hits = -Infinity;
@@ -824,7 +817,7 @@ export class Hart {
     // A block that translated code left for the slow path is finished even past the budget.
     while ((this.instret < limit || this.interpretNext) && !this.stopRequested && !this.waiting && attention[0] === 0) {
       if ((this.mip & this.mie) !== 0 && takePendingInterrupt(this)) continue;
-      if (this.moduleCompiler.ready()) this.translated += this.wasm!.poll(); // answers come only for batches it sent
+      if (this.wasm !== undefined && this.wasm.ready()) this.translated += this.wasm.poll();
       const pc = this.pc;
       const regime = this.iregime;
       const jslot = (pc / 2) & ((1 << JMP_BITS) - 1);

@@ -8,6 +8,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { RemoteCompiler, type CompilerLink } from "../../cpu/riscv/translate/moduleCompiler.js";
+import { interpreter, translator } from "../../cpu/riscv/translate/engine.js";
 import { GuestMemory, type SharedGuestMemory } from "../../memory/guestMemory.js";
 import { Bus } from "../../devices/bus.js";
 import { Clint } from "../../devices/clint.js";
@@ -58,7 +59,8 @@ function runWorld(d: WorldData): void {
   const mem = new GuestMemory(d.memory.base, d.memory.size, d.memory);
   const mailbox = new MailboxClient(d.mailbox, id, control.harts);
   const bus = new Bus();
-  const hart = new Hart(id, mem, bus);
+  const compiler = d.compiler === undefined ? undefined : new RemoteCompiler(d.compiler);
+  const hart = new Hart(id, mem, bus, d.translateAfter > 0 ? translator({ translateAfter: d.translateAfter, compiler }) : interpreter);
   const sbiTimer = d.builtin !== undefined;
   const fold = (): void => {
     hart.mip = control.foldInterrupts(id, hart.mip, sbiTimer);
@@ -76,8 +78,6 @@ function runWorld(d: WorldData): void {
   });
   hart.readTime = () => control.now();
   hart.attention = control.attentionView(id);
-  hart.translateAfter = d.translateAfter;
-  if (d.compiler !== undefined) hart.moduleCompiler = new RemoteCompiler(d.compiler);
 
   let firmware: BuiltinFirmware | undefined;
   if (d.builtin !== undefined) {

@@ -13,12 +13,13 @@ import { EXIT_MONITOR, EXIT_SLOW } from "./wasmCodeGen.js";
 import { suitsWasm } from "./wasmEmitters.js";
 import { regionOf, samePage, staticSuccessors } from "./wasmRegions.js";
 import type { BatchRequest } from "./wasmModuleEncoder.js";
+import type { ModuleCompiler } from "./moduleCompiler.js";
 
 /** WasmBackend.enteredIn: the block was entered at more than one pc (regimes take bits 0-3). */
 const ENTERED_ELSEWHERE = 16;
 
 /**
- * Blocks compiled together in one module (Hart.translateBatch, at most this).
+ * Blocks compiled together in one module (TranslatorOptions.batch, at most this).
  * V8's fixed cost per module (about 200-700 µs on this machine, whatever its
  * size) dwarfs compiling a block (about 15 µs), so hot blocks queue up and
  * are compiled in batches.
@@ -69,12 +70,18 @@ export class WasmBackend {
   /** Bumped by clear(): a batch compiled for an older cache is dropped on arrival. */
   private cacheGeneration = 0;
 
-  /** `capacity`: the most blocks translated before the hart drops its code cache (and calls clear()). */
+  /**
+   * `capacity`: the most blocks translated before the hart drops its code
+   * cache (and calls clear()); `batch`: blocks compiled together in one
+   * module (engine.ts, TranslatorOptions); `compiler`: where.
+   */
   constructor(
     private readonly h: Hart,
     memory: WebAssembly.Memory,
     pages: number,
     capacity: number,
+    private readonly batch: number,
+    private readonly compiler: ModuleCompiler,
   ) {
     this.memory = memory;
     this.pages = pages;
@@ -107,7 +114,7 @@ export class WasmBackend {
   queue(blocks: Block[]): number {
     if (this.pending.length === 0) this.since = this.h.instret;
     this.pending.push(...blocks);
-    return this.pending.length >= Math.min(this.h.translateBatch, BATCH) ? this.flush() : 0;
+    return this.pending.length >= Math.min(this.batch, BATCH) ? this.flush() : 0;
   }
 
   /** Sends the pending batch now if it still holds `b` (the guest spins in it). Returns how many blocks went. */
@@ -116,19 +123,26 @@ export class WasmBackend {
   }
 
   /**
+   * Whether compiled batches wait for poll() (ModuleCompiler.ready: cheap,
+   * so the run loop asks before every block).
+   */
+  ready(): boolean {
+    return this.compiler.ready();
+  }
+
+  /**
    * Installs the batches compiled since the last call; sends the pending
-   * blocks if the compiler is idle or the oldest has waited long enough.
+   * blocks if the oldest has waited long enough (MAX_WAIT).
    */
   poll(): number {
-    const c = this.h.moduleCompiler;
-    c.collect();
+    this.compiler.collect();
     return this.pending.length > 0 && this.h.instret - this.since >= MAX_WAIT ? this.flush() : 0;
   }
 
   /** Compiles the pending blocks and waits until every batch is installed (tests; a caller about to measure). */
   finish(): number {
     const n = this.flush();
-    this.h.moduleCompiler.drain();
+    this.compiler.drain();
     return n;
   }
 
@@ -249,7 +263,7 @@ export class WasmBackend {
     this.nextIndex += blocks.length;
     this.live.fill(0, base, this.nextIndex);
     const generation = this.cacheGeneration;
-    h.moduleCompiler.compile(request, (module) => {
+    this.compiler.compile(request, (module) => {
       if (generation === this.cacheGeneration) this.install(module, blocks, base, importedFns);
     });
     return blocks.length;
