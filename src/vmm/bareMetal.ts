@@ -12,7 +12,7 @@ import { HartControl } from "./smp/hartControl.js";
 import { hartClint } from "./smp/hartClint.js";
 import { Htif } from "../devices/htif.js";
 import { Hart } from "../cpu/riscv/hart.js";
-import { interpreter, translator } from "../cpu/riscv/translate/engine.js";
+import { interpreter, translator, type TranslationStats } from "../cpu/riscv/translate/engine.js";
 import { parseElf, ElfError } from "./elf.js";
 import { VmmError } from "./errors.js";
 import { RAM_BASE, CLINT_BASE, CLINT_SIZE } from "./virtLayout.js";
@@ -35,6 +35,8 @@ export interface BareMetalResult {
   exitCode: number;
   instructions: number;
   seconds: number;
+  /** What the translator did (all 0 when interpreting). */
+  translation: TranslationStats;
 }
 
 const SLICE = 100_000;
@@ -123,5 +125,5 @@ export function runBareMetal(opts: BareMetalOptions): BareMetalResult {
     flush();
   }
   if (htif.error !== undefined) throw new VmmError(htif.error);
-  return { exitCode: htif.exitCode ?? 0, instructions: hart.instret, seconds: (performance.now() - t0) / 1000 };
+  return { exitCode: htif.exitCode ?? 0, instructions: hart.instret, seconds: (performance.now() - t0) / 1000, translation: hart.stats };
 }

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Hart } from "../../src/cpu/riscv/hart.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
-import { engineOf, machineModeHart } from "../support/hart.js";
+import { assertTranslated, engineOf, machineModeHart } from "../support/hart.js";
 
 const RAM = 0x8000_0000;
 const ADDI_A0_1 = 0x00150513; // addi a0, a0, 1
@@ -28,6 +28,7 @@ for (const [engine, translateAfter] of [["interpreter", 0], ["translator", 1]] a
   test(`a DMA write to code is seen after the next FENCE.I (${engine})`, () => {
     const { h, mem } = loopingHart(translateAfter);
     h.run(300); // 100 turns of the loop: every block hot and translated
+    assertTranslated(h, translateAfter, 0.5); // all but the FENCE.Is
     const before = h.getX(10);
     assert.ok(before >= 99n, `a0 = ${before}`);
     // A device in another world (its own view of the same RAM) rewrites the loop's first instruction.
@@ -48,6 +49,7 @@ test("a DMA write to a directly linked block is seen after the next FENCE.I (tra
   h.run(40);
   h.finishTranslations(); // A, B and J in one module: A reaches B by a direct link
   h.run(200);
+  assertTranslated(h, 1, 0.5);
   const before = h.getX(10);
   new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM + 16, ADDI_A0_100);
   h.run(50); // 10 turns
@@ -63,6 +65,7 @@ test("a DMA write to a block linked from a later module is seen after the next F
   const h = machineModeHart(mem, engineOf(1, { batch: 1 }));
   h.pc = RAM;
   h.run(200);
+  assertTranslated(h, 1, 0.5);
   const before = h.getX(10);
   assert.ok(before >= 30n, `a0 = ${before}`);
   new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM, ADDI_A0_100);
@@ -82,6 +85,7 @@ test("a DMA write to a block that a loop's function runs as its region is seen a
   h.pc = RAM;
   h.run(400);
   assert.equal(h.blockInCodePage(RAM)?.region.length, 1, "A's function runs B");
+  assertTranslated(h, 1, 0.5);
   const before = h.getX(10);
   assert.ok(before >= 60n, `a0 = ${before}`);
   new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM + 8, ADDI_A0_100);

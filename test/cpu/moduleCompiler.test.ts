@@ -7,7 +7,7 @@ import { RemoteCompiler, type ModuleCompiler } from "../../src/cpu/riscv/transla
 import { encodeBatch, type BatchRequest } from "../../src/cpu/riscv/translate/wasmModuleEncoder.js";
 import { startCompileWorld } from "../../src/vmm/virtMachine.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
-import { engineOf, machineModeHart } from "../support/hart.js";
+import { engineOf, machineModeHart, translatedInstructions } from "../support/hart.js";
 
 /** One block: addi a0, a0, 1; j back to it. */
 const LOOP: BatchRequest = {
@@ -56,9 +56,12 @@ test("a batch that arrives after a DMA write and FENCE.I does not run the old co
   assert.equal(held.length, 1, "the batch went to be compiled");
   new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM + 16, ADDI_A0_100);
   h.run(20); // past the FENCE.I: B is decoded anew, interpreted
+  assert.equal(translatedInstructions(h), 0, "nothing ran translated before the batch arrived");
   deferred.drain(); // the batch arrives, with the old B in it
   const before = h.getX(10);
   h.run(100); // 20 turns, A translated
   const delta = h.getX(10) - before;
   assert.ok(delta >= 19n * 100n, `a0 grew by ${delta}: the old B ran`);
+  const t = h.stats;
+  assert.ok(t.wasmBlocks > 0 && translatedInstructions(h) >= 50, `A's turns did not run translated: ${JSON.stringify(t)}`);
 });

@@ -13,7 +13,7 @@ import { MSTATUS_FS, MSTATUS_MPRV, MSTATUS_SUM } from "./csr.js";
 import { PAGE_CODE } from "../../memory/guestMemory.js";
 import { compileBlock, type BlockFn } from "./translate/blockCompiler.js";
 import { WasmBackend } from "./translate/wasmBackend.js";
-import type { ExecutionEngine } from "./translate/engine.js";
+import type { ExecutionEngine, TranslationStats } from "./translate/engine.js";
 import { Priv } from "./priv.js";
 
 /** A decoded straight-line run of guest code starting at one physical address. */
@@ -178,6 +178,10 @@ export class Hart {
   /** Bumped by FENCE.I: blocks from an older generation are re-checked before they run. */
   private codeGeneration = 0;
   private translated = 0;
+  /** For `stats`: JavaScript blocks compiled, instructions retired in JavaScript and WebAssembly blocks. */
+  private jsBlocks = 0;
+  private jsRetired = 0;
+  private wasmRetired = 0;
   /** The engine's WebAssembly back end, if it has one (otherwise hot blocks become JavaScript). */
   private readonly wasm: WasmBackend | undefined;
 
@@ -688,6 +692,7 @@ export class Hart {
     }
     b.fn = compileBlock(b, this);
     this.translated++;
+    this.jsBlocks++;
     return b.fn;
   }
 
@@ -713,6 +718,11 @@ export class Hart {
   /** Compiles the hot blocks still waiting for their batch and installs them (tests; a caller about to measure). */
   finishTranslations(): void {
     if (this.wasm !== undefined) this.translated += this.wasm.finish();
+  }
+
+  /** What the translator did on this hart so far (engine.ts). */
+  get stats(): TranslationStats {
+    return { jsBlocks: this.jsBlocks, wasmBlocks: this.wasm?.installed ?? 0, jsInstructions: this.jsRetired, wasmInstructions: this.wasmRetired };
   }
 
   /** Whether decoded block `b` needs no re-check against memory (none since the last FENCE.I). */
@@ -838,7 +848,9 @@ export class Hart {
         if (b.index >= 0 && !this.interpretNext) {
           k = -2;
           this.pc = this.wasm!.chain(b, pc, regime, this.dtlb.base, Math.min(limit - this.instret, CHAIN_BUDGET));
-          this.instret += this.wasm!.retired();
+          const done = this.wasm!.retired();
+          this.instret += done;
+          this.wasmRetired += done;
           this.interpretNext = this.wasm!.slowExit();
           continue;
         }
@@ -847,6 +859,7 @@ export class Hart {
           k = -1;
           this.pc = fn(pc, this.dtlb.base);
           this.instret += b.insns.length;
+          this.jsRetired += b.insns.length;
           continue;
         }
         const insns = b.insns;
@@ -861,7 +874,10 @@ export class Hart {
       } catch (e) {
         if (e !== TRAP) throw e;
         // k: instructions the interpreter completed; -1: a JavaScript block; -2: a WebAssembly chain.
-        this.instret += k >= 0 ? k : k === -1 ? this.icount : this.wasm!.retired();
+        const done = k >= 0 ? k : k === -1 ? this.icount : this.wasm!.retired();
+        this.instret += done;
+        if (k === -1) this.jsRetired += done;
+        else if (k === -2) this.wasmRetired += done;
         takeTrap(this, this.trapCause, this.trapTval, false);
       }
     }

@@ -22,6 +22,21 @@ export interface ExecutionEngine {
   wasmBackend(h: Hart, capacity: number): WasmBackend | undefined;
 }
 
+/**
+ * What a hart's translator did since the hart was built (Hart.stats): all 0
+ * under the interpreter. Tests check with it that translated code ran.
+ */
+export interface TranslationStats {
+  /** Blocks compiled to JavaScript functions (blockCompiler.ts). */
+  readonly jsBlocks: number;
+  /** Blocks installed as WebAssembly functions (wasmBackend.ts). */
+  readonly wasmBlocks: number;
+  /** Instructions retired in JavaScript block functions. */
+  readonly jsInstructions: number;
+  /** Instructions retired in chains of WebAssembly blocks. */
+  readonly wasmInstructions: number;
+}
+
 /** The interpreter alone. */
 export const interpreter: ExecutionEngine = { translateAfter: 0, wasmBackend: () => undefined };
 

@@ -69,6 +69,7 @@ export class WasmBackend {
   private since = 0;
   /** Bumped by clear(): a batch compiled for an older cache is dropped on arrival. */
   private cacheGeneration = 0;
+  private installs = 0;
 
   /**
    * `capacity`: the most blocks translated before the hart drops its code
@@ -216,6 +217,11 @@ export class WasmBackend {
     return this.run(pc, tlb, this.h.stateBase + STATE_JUMPS + regime * JUMP_ENTRIES * JUMP_ENTRY_BYTES, budget, this.epoch);
   }
 
+  /** Blocks entered in the function table so far (Hart.stats). */
+  get installed(): number {
+    return this.installs;
+  }
+
   retired(): number {
     return this.done[0];
   }
@@ -302,6 +308,7 @@ export class WasmBackend {
       this.functions[b.index] = instance.exports[String(j)];
       this.table.set(b.index, this.functions[b.index]);
       this.live[b.index] = h.isCurrent(b) ? 1 : 0;
+      this.installs++;
     });
   }
 }
