@@ -13,7 +13,7 @@
  * - mtime, one clock for every thread: 10 MHz from the epoch-based
  *   high-resolution clock (each thread's performance.now() has its own origin).
  */
-import { MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_SSIP, MIP_STIP } from "../../cpu/riscv/trap.js";
+import { MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_STIP } from "../../cpu/riscv/trap.js";
 import { HartState } from "../../firmware/sbi.js";
 
 /** mtime frequency: 10 MHz, as QEMU's virt machine (timebase-frequency). */
@@ -37,11 +37,6 @@ const POWER_CODE = 1;
 
 /** HSM word while a hart_start writes the start arguments. */
 const CLAIMED = -1;
-
-/** Request bits (REQ word). */
-export const REQ_SSIP = MIP_SSIP;
-export const REQ_FENCE_I = 1 << 16;
-export const REQ_SFENCE_VMA = 1 << 17;
 
 /** Interrupt lines the shared state drives; everything else in mip belongs to the hart. */
 const LINES = MIP_MEIP | MIP_SEIP | MIP_MSIP;

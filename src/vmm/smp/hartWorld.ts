@@ -15,7 +15,7 @@ import { Clint } from "../../devices/clint.js";
 import { Hart } from "../../cpu/riscv/hart.js";
 import { Priv } from "../../cpu/riscv/priv.js";
 import { HartState } from "../../firmware/sbi.js";
-import { BuiltinFirmware } from "../builtinFirmware.js";
+import { BuiltinFirmware } from "../../firmware/builtinFirmware.js";
 import { HartControl, Power, type HartControlBuffers } from "./hartControl.js";
 import { hartClint } from "./hartClint.js";
 import { MailboxClient, RemoteDevice } from "./mmioMailbox.js";
