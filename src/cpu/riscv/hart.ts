@@ -1,5 +1,5 @@
 import type { GuestMemory } from "../../memory/guestMemory.js";
-import type { Bus } from "../../devices/bus.js";
+import type { PhysicalBus } from "./physicalBus.js";
 import { Insn, F_ENDS_BLOCK, F_SYSTEM } from "./insn.js";
 import { decode, decodeStraddling } from "./decode.js";
 import { CodeSlots } from "./codeSlots.js";
@@ -233,7 +233,7 @@ export class Hart {
   private readonly codePages = new Set<number>();
 
   readonly mem: GuestMemory;
-  readonly bus: Bus;
+  readonly bus: PhysicalBus;
   readonly u8: Uint8Array;
   readonly u16: Uint16Array;
   readonly i32: Int32Array;
@@ -249,7 +249,7 @@ export class Hart {
   constructor(
     readonly hartId: number,
     mem: GuestMemory,
-    bus: Bus,
+    bus: PhysicalBus,
     engine: ExecutionEngine,
   ) {
     this.mem = mem;
