@@ -53,30 +53,27 @@ const W_PENDING = (STATE_PENDING - STATE_MSTATUS) / 4;
  * Runs of a queued block after which its batch is sent even if not full (a
  * batch otherwise waits for 32 blocks or for MAX_WAIT instructions, which
  * the interpreter takes long to run): a guest looping in code that waits for
- * its batch spins in the interpreter. In a Debian boot 73 % of the blocks
- * interpreted while waiting ran before their batch was even sent.
+ * its batch spins in the interpreter. Measurements in docs/perf-log.md.
  */
 const URGENT_RUNS = 64;
 /**
  * log2 of the run loop's jump-cache entries per regime (indexed by pc / 2):
- * with 2^14, code 32 KiB apart collided; in a Debian boot 2^16 cut the run
- * loop's block lookups from 430 000 to 338 000.
+ * large enough that hot code rarely collides (docs/perf-log.md).
  */
 const JMP_BITS = 16;
 /**
  * Translated blocks a hart keeps at most; past this the whole code cache is
  * dropped and rebuilt from hot code (QEMU's tb_flush policy), which bounds the
- * host memory a guest can make the translator use. Debian's boot translates
- * more than 16 384 blocks, and dropped its cache once mid-boot at that size.
+ * host memory a guest can make the translator use; a Debian boot stays
+ * below it (docs/perf-log.md).
  */
 const MAX_TRANSLATED = 32768;
 
 /**
  * Most instructions one chain of translated code runs before the run loop
  * looks at the attention word again (translated code never does), which
- * bounds how late another world's interrupt or request is seen: 50 000
- * (about 0.2 ms of translated code) rather than 10 000, at which a Debian
- * boot's chains returned to the run loop 166 000 times for their budget.
+ * bounds how late another world's interrupt or request is seen (about 0.2 ms
+ * of translated code); measurements in docs/perf-log.md.
  */
 const CHAIN_BUDGET = 50_000;
 
@@ -210,7 +207,7 @@ export class Hart {
    * (set * TLB_SIZE + index) one, -1 several. A page that becomes code must
    * lose its write entries; most pages are written through one virtual
    * address (the kernel's linear map), so blockAt clears that one entry
-   * instead of scanning four sets of 4096 (1 536 scans, 117 ms per Debian boot).
+   * instead of scanning four sets (docs/perf-log.md).
    */
   private readonly writeSlot: Int32Array;
   /** Which of `tlbs` is `dtlb`. */
@@ -700,10 +697,8 @@ export class Hart {
    * The blocks of `b`'s page that ran at least a quarter of the way to hot:
    * they go to the WebAssembly back end with `b`. Blocks of one page in one
    * module reach each other by direct links (wasmDispatch.ts), and those
-   * that would have become hot later are not interpreted meanwhile.
-   * Measured on Debian boots: 13-30 % fewer interpreted cold blocks, hart
-   * thread medians 12.8 -> 12.5 s and 13.3 -> 12.5 s in two rounds of
-   * interleaved boots (thresholds 10 and 20 runs; 5 did no better).
+   * that would have become hot later are not interpreted meanwhile
+   * (measurements in docs/perf-log.md).
    */
   private warmNeighbours(b: Block): Block[] {
     const warm: Block[] = [];
@@ -741,8 +736,8 @@ export class Hart {
    * mapping); flushing everything each time made boot decode its code again
    * and again. With a single hart, and no device or loader write since the
    * last check (GuestMemory.externalWrites), there is nothing to re-check:
-   * Debian's boot patches its text with some 43 000 FENCE.Is, and each one
-   * used to send every block back through the run loop.
+   * Linux patches its text with tens of thousands of FENCE.Is while it
+   * boots (docs/perf-log.md).
    */
   fenceI(): void {
     const external = this.mem.externalWrites();

@@ -35,9 +35,8 @@ export const STATE_TLBS = 512;
  * The translated-code jump cache, one table per Regime: JUMP_ENTRIES entries
  * of JUMP_ENTRY_BYTES — pc (f64, NaN when empty), function-table index (i32),
  * and epoch (i32): an entry counts only in its epoch (wasmDispatch.ts).
- * 2^16 entries per regime: with 2^14, pcs 32 KiB apart collided and a
- * Debian boot returned to the run loop 122 000 times for a translated block
- * the cache had lost that way (34 000 with 2^16).
+ * 2^16 entries per regime, so that hot code rarely collides
+ * (docs/perf-log.md).
  */
 export const STATE_JUMPS = STATE_TLBS + 4 * TLB_SET_BYTES;
 export const JUMP_BITS = 16;

@@ -41,10 +41,9 @@ export const TLB_SET_BYTES = TLB_SIZE * 40;
 const EMPTY_TAG = 4095;
 
 /**
- * Fills a TlbSet remembers, so that flushAll empties only those entries: a
- * Debian boot flushes every set some 120 times (satp writes, SFENCE.VMA),
- * and filling 4 x 3 tag arrays of 16 384 entries each time cost about
- * 0.1 s; between two flushes far fewer entries are filled.
+ * Fills a TlbSet remembers, so that flushAll empties only those entries:
+ * between two flushes (satp writes, SFENCE.VMA) far fewer entries are filled
+ * than the sets hold (docs/perf-log.md).
  */
 const FILL_LOG = 4096;
 

@@ -45,9 +45,8 @@ export interface WorldData {
 /**
  * Instructions between checks of shared state (interrupt lines, timers,
  * requests, power); the run loop itself reacts to the attention word within
- * a block or a chain (Hart's CHAIN_BUDGET). 10 000 cost a Debian boot about
- * 186 000 trips through this loop; 100 000 made it 1.5-2.5 s faster in
- * interleaved runs, and keeps timer interrupts within about a millisecond.
+ * a block or a chain (Hart's CHAIN_BUDGET). Bounds how late a timer
+ * interrupt is seen (about a millisecond); measurements in docs/perf-log.md.
  */
 const SLICE = 100_000;
 /** Longest sleep before re-checking shared state anyway. */

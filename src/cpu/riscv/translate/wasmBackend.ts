@@ -20,17 +20,14 @@ const ENTERED_ELSEWHERE = 16;
 
 /**
  * Blocks compiled together in one module (TranslatorOptions.batch, at most this).
- * V8's fixed cost per module (about 200-700 µs on this machine, whatever its
- * size) dwarfs compiling a block (about 15 µs), so hot blocks queue up and
- * are compiled in batches.
+ * V8's fixed cost per module dwarfs compiling a block, so hot blocks queue
+ * up and are compiled in batches (docs/perf-log.md).
  */
 const BATCH = 32;
 /**
  * Instructions a queued block waits at most for its batch to fill (a hot
- * loop alone must not wait forever). 2 * 10^5 rather than 10^6: with the
- * compile world a module costs the hart little, and a Debian boot
- * interpreted 1.7 M blocks waiting for their batch instead of 2.6 M (hart
- * thread medians 12.3 -> 11.8 s, four interleaved pairs).
+ * loop alone must not wait forever); with the compile world a module costs
+ * the hart little (docs/perf-log.md).
  */
 const MAX_WAIT = 200_000;
 /** Blocks one page can hold (one per halfword). */
@@ -57,8 +54,8 @@ export class WasmBackend {
   /**
    * Per table index, where chain() entered the block: its pc, and a bit per
    * regime (ENTERED_ELSEWHERE: at another pc too), so that retire() can
-   * clear those jump-cache entries instead of emptying the cache (a Debian
-   * boot rewrites code pages with translated blocks some 140 times).
+   * clear those jump-cache entries instead of emptying the cache (code pages
+   * with translated blocks are rewritten often: docs/perf-log.md).
    */
   private readonly enteredPc: Float64Array;
   private readonly enteredIn: Uint8Array;

@@ -226,8 +226,8 @@ export class Gen {
 
   /**
    * The slow exit every memory access of the function shares (one copy
-   * instead of one per access: a Debian boot's functions were 90 bytes of
-   * WebAssembly per guest instruction). It stores every register the
+   * instead of one per access, which made functions large:
+   * docs/perf-log.md). It stores every register the
    * function writes, which is right wherever it left because every
    * register is loaded on entry.
    */

@@ -9,8 +9,7 @@
  * static successor or through the module's chain function; they return here
  * only when the next block lies in another module, because a call_indirect
  * costs 10-17 ns in Node 20's V8 (and its return_call_indirect far more).
- * Three quarters of the block-to-block transfers of a Debian boot stay in
- * their module.
+ * Most block-to-block transfers stay in their module (docs/perf-log.md).
  *
  * Both this loop and the chain functions find the next block in the hart's
  * translated-code jump cache (hartState.ts: STATE_JUMPS, one table per

@@ -479,8 +479,8 @@ export const BRANCHES = new Set<Exec>([I.beq, I.bne, I.blt, I.bge, I.bltu, I.bge
 /**
  * CSR instructions on sstatus that set or clear bits (csrrs, csrrc and their
  * immediate forms; csrrs with x0 reads): Linux masks and unmasks interrupts
- * with them around every spinlock, about 300 000 times in a Debian boot,
- * each of which cost a call into JavaScript (`sys`). Translated code runs
+ * with them around every spinlock, each of which cost a call into
+ * JavaScript (`sys`) before (docs/perf-log.md). Translated code runs
  * them itself when the hart is not in U-mode and the write changes no bit
  * but SIE; anything else leaves through the slow exit before the
  * instruction, and the interpreter runs it (csr.ts). Setting SIE while an
@@ -551,8 +551,8 @@ const INSTRET_CSRS = new Set<number>([Csr.cycle, Csr.instret, Csr.mcycle, Csr.mi
  * Whether WebAssembly suits the block: not when a third or more of its
  * instructions (FP, LR/SC, ...) would call their semantic function, because
  * each such call leaves WebAssembly for JavaScript, which costs more than a
- * JavaScript block calling it directly (bench fp kernel: 17 MIPS as
- * WebAssembly, 54 MIPS as JavaScript).
+ * JavaScript block calling it directly (the bench fp kernel:
+ * docs/perf-log.md).
  */
 export function suitsWasm(b: Block): boolean {
   const first = b.insns[0];

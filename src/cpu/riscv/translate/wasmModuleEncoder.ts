@@ -141,8 +141,7 @@ export function encodeBatch(req: BatchRequest): Uint8Array {
  * this module (table indices base, base + 1, ...). Anything else, or the end
  * of the budget, returns the pc to the dispatch loop. A return_call costs
  * about 2 ns where the dispatch loop's call_indirect costs 10-17 ns, and
- * three quarters of the block-to-block transfers of a Debian boot stay in
- * their module.
+ * most block-to-block transfers stay in their module (docs/perf-log.md).
  */
 function chainBody(stateBase: number, base: number, n: number, layout: ModuleLayout): Code {
   const E = BLOCK_PARAMS.length;
