@@ -10,47 +10,50 @@
 import type { Hart } from "../cpu/riscv/hart.js";
 import { TRAP } from "../cpu/riscv/trap.js";
 
-export const enum SbiError {
-  Success = 0,
-  Failed = -1,
-  NotSupported = -2,
-  InvalidParam = -3,
-  Denied = -4,
-  InvalidAddress = -5,
-  AlreadyAvailable = -6,
-  AlreadyStarted = -7,
-  AlreadyStopped = -8,
-}
+export const SbiError = {
+  Success: 0,
+  Failed: -1,
+  NotSupported: -2,
+  InvalidParam: -3,
+  Denied: -4,
+  InvalidAddress: -5,
+  AlreadyAvailable: -6,
+  AlreadyStarted: -7,
+  AlreadyStopped: -8,
+} as const;
+export type SbiError = (typeof SbiError)[keyof typeof SbiError];
 
 /** Extension IDs (§3–§12). */
-export const enum Ext {
-  LegacySetTimer = 0x00,
-  LegacyPutchar = 0x01,
-  LegacyGetchar = 0x02,
-  LegacyClearIpi = 0x03,
-  LegacySendIpi = 0x04,
-  LegacyRemoteFenceI = 0x05,
-  LegacyRemoteSfenceVma = 0x06,
-  LegacyRemoteSfenceVmaAsid = 0x07,
-  LegacyShutdown = 0x08,
-  Base = 0x10,
-  Time = 0x54494d45,
-  Ipi = 0x735049,
-  Rfence = 0x52464e43,
-  Hsm = 0x48534d,
-  Srst = 0x53525354,
-  Dbcn = 0x4442434e,
-  Pmu = 0x504d55,
-}
+export const Ext = {
+  LegacySetTimer: 0x00,
+  LegacyPutchar: 0x01,
+  LegacyGetchar: 0x02,
+  LegacyClearIpi: 0x03,
+  LegacySendIpi: 0x04,
+  LegacyRemoteFenceI: 0x05,
+  LegacyRemoteSfenceVma: 0x06,
+  LegacyRemoteSfenceVmaAsid: 0x07,
+  LegacyShutdown: 0x08,
+  Base: 0x10,
+  Time: 0x54494d45,
+  Ipi: 0x735049,
+  Rfence: 0x52464e43,
+  Hsm: 0x48534d,
+  Srst: 0x53525354,
+  Dbcn: 0x4442434e,
+  Pmu: 0x504d55,
+} as const;
+export type Ext = (typeof Ext)[keyof typeof Ext];
 
 /** HSM hart states (§9). */
-export const enum HartState {
-  Started = 0,
-  Stopped = 1,
-  StartPending = 2,
-  StopPending = 3,
-  Suspended = 4,
-}
+export const HartState = {
+  Started: 0,
+  Stopped: 1,
+  StartPending: 2,
+  StopPending: 3,
+  Suspended: 4,
+} as const;
+export type HartState = (typeof HartState)[keyof typeof HartState];
 
 export type ResetKind = "shutdown" | "cold-reboot" | "warm-reboot";
 
@@ -74,7 +77,7 @@ const SPEC_VERSION = 2 << 24; // v2.0
 /** Implementation ID: not one of the spec's registered IDs (§4.9); tsxi's own. */
 const IMPL_ID = 0x7473;
 const IMPL_VERSION = 1;
-const EXTENSIONS = [Ext.Base, Ext.Time, Ext.Ipi, Ext.Rfence, Ext.Hsm, Ext.Srst, Ext.Dbcn, Ext.Pmu];
+const EXTENSIONS: number[] = [Ext.Base, Ext.Time, Ext.Ipi, Ext.Rfence, Ext.Hsm, Ext.Srst, Ext.Dbcn, Ext.Pmu];
 /**
  * PMU counters (§11): the fixed hardware counters cycle, time, instret, which
  * always run. Linux's SBI PMU driver is also what sets scounteren.TM, so

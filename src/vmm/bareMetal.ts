@@ -12,6 +12,7 @@ import { HartControl } from "./smp/hartControl.js";
 import { hartClint } from "./smp/hartClint.js";
 import { Htif } from "../devices/htif.js";
 import { Hart } from "../cpu/riscv/hart.js";
+import { interpreter, translator, type TranslationStats } from "../cpu/riscv/translate/engine.js";
 import { parseElf, ElfError } from "./elf.js";
 import { VmmError } from "./errors.js";
 import { RAM_BASE, CLINT_BASE, CLINT_SIZE } from "./virtLayout.js";
@@ -26,12 +27,16 @@ export interface BareMetalOptions {
   console: (bytes: Uint8Array) => void;
   /** `Hart.translateAfter`: 0 (default) interprets; n translates a block on its n-th run. */
   translateAfter?: number;
+  /** The translator's back end (engine.ts, TranslatorOptions.backend): "wasm" (default) or JavaScript blocks only. */
+  backend?: "wasm" | "js";
 }
 
 export interface BareMetalResult {
   exitCode: number;
   instructions: number;
   seconds: number;
+  /** What the translator did (all 0 when interpreting). */
+  translation: TranslationStats;
 }
 
 const SLICE = 100_000;
@@ -71,10 +76,10 @@ export function loadBareMetal(opts: BareMetalOptions): { hart: Hart; htif: Htif;
   const fromhost = image.symbols.get("fromhost");
 
   const bus = new Bus();
-  const hart = new Hart(0, mem, bus);
-  hart.translateAfter = opts.translateAfter ?? 0;
+  const translateAfter = opts.translateAfter ?? 0;
   // Translating from the first run means every block, compiled at once (no batching).
-  if (hart.translateAfter === 1) hart.translateBatch = 1;
+  const engine = translateAfter > 0 ? translator({ translateAfter, batch: translateAfter === 1 ? 1 : undefined, backend: opts.backend }) : interpreter;
+  const hart = new Hart(0, mem, bus, engine);
   const control = HartControl.create(1);
   bus.register("clint", CLINT_BASE, CLINT_SIZE, new Clint(hartClint(control, hart, false)));
   hart.readTime = () => control.now();
@@ -120,5 +125,5 @@ export function runBareMetal(opts: BareMetalOptions): BareMetalResult {
     flush();
   }
   if (htif.error !== undefined) throw new VmmError(htif.error);
-  return { exitCode: htif.exitCode ?? 0, instructions: hart.instret, seconds: (performance.now() - t0) / 1000 };
+  return { exitCode: htif.exitCode ?? 0, instructions: hart.instret, seconds: (performance.now() - t0) / 1000, translation: hart.stats };
 }

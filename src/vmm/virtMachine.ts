@@ -55,19 +55,7 @@ export interface MachineOptions {
 }
 
 const MACHINE_STATE_VERSION = 1;
-/**
- * Runs of a block before the translator compiles it: cold code is not worth
- * compiling. When modules were compiled on the vCPU's thread, 16 made the
- * default guest's boot slower than 50 (11.9 s against 10.6 s); with the
- * compile world and helpers at low priority, 25 halves the cold blocks a
- * Debian boot interprets (1.35 M -> 0.68 M at 20) and its hart thread's
- * medians fell from 13.3 to 12.5 s and from 14.2 to 13.4 s in two rounds
- * of interleaved boots against 50. Since urgent batches (Hart's
- * URGENT_RUNS) made waiting for a batch cheap, 40 does better: 13
- * interleaved Debian boots against 25, wall medians 12.44 against
- * 12.93 s, hart thread 10.92 against 11.48 s (fewer blocks to compile
- * leave the two cores to the vCPU; 16 was worse, 60 no better in four).
- */
+/** Runs of a block before the translator compiles it: cold code is not worth compiling (docs/perf-log.md). */
 export const HOT_BLOCK_RUNS = 40;
 
 /** The NIC's MAC address, QEMU's default. */

@@ -3,15 +3,17 @@
 // counter gating by mcounteren/scounteren.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Hart, Priv } from "../../src/cpu/riscv/hart.js";
+import { Hart } from "../../src/cpu/riscv/hart.js";
+import { Priv } from "../../src/cpu/riscv/priv.js";
 import { csrRead, csrWrite } from "../../src/cpu/riscv/csr.js";
 import { decode } from "../../src/cpu/riscv/decode.js";
 import { TRAP } from "../../src/cpu/riscv/trap.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
 import { Bus } from "../../src/devices/bus.js";
+import { interpreter } from "../../src/cpu/riscv/translate/engine.js";
 
 function hart(): Hart {
-  return new Hart(0, new GuestMemory(0x8000_0000, 1 << 20), new Bus());
+  return new Hart(0, new GuestMemory(0x8000_0000, 1 << 20), new Bus(), interpreter);
 }
 
 /** The exception cause a CSR access raises, or undefined. */

@@ -7,10 +7,13 @@
 // must agree. At least 10^6 random instructions per run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Hart, Priv } from "../../src/cpu/riscv/hart.js";
+import { Hart } from "../../src/cpu/riscv/hart.js";
+import { Priv } from "../../src/cpu/riscv/priv.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
 import { Bus } from "../../src/devices/bus.js";
 import { updatePmpRanges } from "../../src/cpu/riscv/pmp.js";
+import { interpreter, translator, type ExecutionEngine } from "../../src/cpu/riscv/translate/engine.js";
+import { translatedInstructions } from "../support/hart.js";
 
 const RAM = 0x8000_0000;
 const CODE_INSNS = 1000;
@@ -196,10 +199,9 @@ function loopAt(k: number): number[] {
   return out;
 }
 
-function machine(translateAfter: number, code: Uint32Array, init: bigint[], data: Uint8Array): Hart {
+function machine(engine: ExecutionEngine, code: Uint32Array, init: bigint[], data: Uint8Array): Hart {
   const mem = new GuestMemory(RAM, 1 << 20);
-  const h = new Hart(0, mem, new Bus());
-  h.translateAfter = translateAfter;
+  const h = new Hart(0, mem, new Bus(), engine);
   mem.writeBytes(RAM, new Uint8Array(code.buffer));
   // Trap handler: skip the trapping instruction (mepc += 4), then mret.
   const handler = [0x34102f73, 0x004f0f13, 0x341f1073, 0x30200073];
@@ -237,11 +239,17 @@ function state(h: Hart): unknown {
   return { pc: h.pc, x: Array.from({ length: 32 }, (_, r) => h.getX(r).toString(16)), instret: h.instret, mcause: h.mcause, mepc: h.mepc, mtval: h.mtval, mscratch: h.mscratch, mstatus: h.mstatus };
 }
 
-test("interpreter and translator agree on 10^6 random instructions", { timeout: 600_000 }, () => {
+/**
+ * Runs random streams on the interpreter and on the translator with back end
+ * `backend` in lockstep until at least `atLeast` instructions have run, and
+ * checks that the translator ran most of them in translated code.
+ */
+function agree(backend: "wasm" | "js", atLeast: number): void {
   let total = 0;
+  let translated = 0;
   let programs = 0;
   const end = RAM + 4 * CODE_INSNS;
-  while (total < 1_000_000) {
+  while (total < atLeast) {
     const code = new Uint32Array(CODE_INSNS + 1);
     for (let k = 0; k < CODE_INSNS; ) {
       for (const w of rnd(48) === 0 && k + 24 < CODE_INSNS ? loopAt(k) : randomInsns(k, CODE_INSNS)) if (k < CODE_INSNS) code[k++] = w;
@@ -249,8 +257,8 @@ test("interpreter and translator agree on 10^6 random instructions", { timeout: 
     code[CODE_INSNS] = 0x0000006f; // j .
     const init = Array.from({ length: 32 }, value);
     const data = new Uint8Array(BigUint64Array.from({ length: 512 }, value).buffer);
-    const a = machine(0, code, init, data);
-    const b = machine(1, code, init, data);
+    const a = machine(interpreter, code, init, data);
+    const b = machine(translator({ translateAfter: 1, backend }), code, init, data);
     // A first run finds the stream's blocks; they are compiled (in batches, as in a VM), and the
     // stream runs again from the start, now translated, in lockstep with the interpreter: the
     // translator runs one block, or (every other step) up to 2-62 instructions of whole blocks,
@@ -258,6 +266,7 @@ test("interpreter and translator agree on 10^6 random instructions", { timeout: 
     for (let step = 0; step < 4 * CODE_INSNS && b.pc !== end; step++) b.run(1);
     b.finishTranslations();
     reset(b, init, data);
+    const before = translatedInstructions(b);
     for (let step = 0; step < 4 * CODE_INSNS && a.pc !== end; step++) {
       b.run(step % 2 === 0 ? 1 : 2 + (step % 61));
       for (let blocks = 0; a.instret < b.instret && blocks < 64; blocks++) a.run(1);
@@ -265,8 +274,19 @@ test("interpreter and translator agree on 10^6 random instructions", { timeout: 
     }
     assert.equal(a.pc, end, "the stream ran to its end");
     assert.deepEqual(b.mem.readBytes(DATA - 4096, 12288), a.mem.readBytes(DATA - 4096, 12288), `program ${programs}: data memory`);
+    assert.deepEqual(a.stats, { jsBlocks: 0, wasmBlocks: 0, jsInstructions: 0, wasmInstructions: 0 }, "the interpreter translated code");
+    const other = backend === "js" ? b.stats.wasmInstructions : b.stats.jsInstructions;
+    if (backend === "js") assert.equal(other, 0, "WebAssembly blocks ran on the JavaScript back end");
     total += a.instret;
+    translated += translatedInstructions(b) - before;
     programs++;
   }
-  assert.ok(total >= 1_000_000);
-});
+  assert.ok(total >= atLeast);
+  // Traps, monitor instructions and slow paths are interpreted; the rest runs translated.
+  assert.ok(translated >= total / 2, `${translated} of ${total} instructions ran translated (${backend})`);
+}
+
+test("interpreter and translator agree on 10^6 random instructions", { timeout: 600_000 }, () => agree("wasm", 1_000_000));
+
+test("interpreter and the translator's JavaScript back end agree on 2 * 10^5 random instructions", { timeout: 600_000 }, () =>
+  agree("js", 200_000));

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Hart } from "../../src/cpu/riscv/hart.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
-import { machineModeHart } from "../support/hart.js";
+import { assertTranslated, engineOf, machineModeHart } from "../support/hart.js";
 
 const RAM = 0x8000_0000;
 const ADDI_A0_1 = 0x00150513; // addi a0, a0, 1
@@ -19,9 +19,7 @@ function loopingHart(translateAfter: number): { h: Hart; mem: GuestMemory } {
   mem.writeU32(RAM, ADDI_A0_1);
   mem.writeU32(RAM + 4, FENCE_I);
   mem.writeU32(RAM + 8, J_MINUS_8);
-  const h = machineModeHart(mem);
-  h.translateAfter = translateAfter;
-  h.translateBatch = 1;
+  const h = machineModeHart(mem, engineOf(translateAfter, { batch: 1 }));
   h.pc = RAM;
   return { h, mem };
 }
@@ -30,6 +28,7 @@ for (const [engine, translateAfter] of [["interpreter", 0], ["translator", 1]] a
   test(`a DMA write to code is seen after the next FENCE.I (${engine})`, () => {
     const { h, mem } = loopingHart(translateAfter);
     h.run(300); // 100 turns of the loop: every block hot and translated
+    assertTranslated(h, translateAfter, 0.5); // all but the FENCE.Is
     const before = h.getX(10);
     assert.ok(before >= 99n, `a0 = ${before}`);
     // A device in another world (its own view of the same RAM) rewrites the loop's first instruction.
@@ -45,12 +44,12 @@ test("a DMA write to a directly linked block is seen after the next FENCE.I (tra
   // A: addi s4, s4, 1; j B   B: addi a0, a0, 1   F: fence.i   J: j A
   const program = [0x001a0a13, 0x00c0006f, 0x00000013, 0x00000013, ADDI_A0_1, FENCE_I, 0xfe9ff06f];
   program.forEach((w, k) => mem.writeU32(RAM + 4 * k, w));
-  const h = machineModeHart(mem);
-  h.translateAfter = 1;
+  const h = machineModeHart(mem, engineOf(1));
   h.pc = RAM;
   h.run(40);
   h.finishTranslations(); // A, B and J in one module: A reaches B by a direct link
   h.run(200);
+  assertTranslated(h, 1, 0.5);
   const before = h.getX(10);
   new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM + 16, ADDI_A0_100);
   h.run(50); // 10 turns
@@ -63,11 +62,10 @@ test("a DMA write to a block linked from a later module is seen after the next F
   // A: addi a0, a0, 1; j B   B: addi s4, s4, 1   F: fence.i   J: j A (J's module imports A and links to it)
   const program = [ADDI_A0_1, 0x00c0006f, 0x00000013, 0x00000013, 0x001a0a13, FENCE_I, 0xfe9ff06f];
   program.forEach((w, k) => mem.writeU32(RAM + 4 * k, w));
-  const h = machineModeHart(mem);
-  h.translateAfter = 1;
-  h.translateBatch = 1;
+  const h = machineModeHart(mem, engineOf(1, { batch: 1 }));
   h.pc = RAM;
   h.run(200);
+  assertTranslated(h, 1, 0.5);
   const before = h.getX(10);
   assert.ok(before >= 30n, `a0 = ${before}`);
   new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM, ADDI_A0_100);
@@ -82,13 +80,12 @@ test("a DMA write to a block that a loop's function runs as its region is seen a
   // A's function runs B too and loops inside; it leaves for F every 16th turn.
   const program = [0x001a0a13, 0x016a0863, ADDI_A0_1, 0x00fa7293, 0xfe0298e3, FENCE_I, 0xfe9ff06f];
   program.forEach((w, k) => mem.writeU32(RAM + 4 * k, w));
-  const h = machineModeHart(mem);
-  h.translateAfter = 1;
-  h.translateBatch = 1;
+  const h = machineModeHart(mem, engineOf(1, { batch: 1 }));
   h.setX(22, -1n); // s6: never equal to s4
   h.pc = RAM;
   h.run(400);
   assert.equal(h.blockInCodePage(RAM)?.region.length, 1, "A's function runs B");
+  assertTranslated(h, 1, 0.5);
   const before = h.getX(10);
   assert.ok(before >= 60n, `a0 = ${before}`);
   new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM + 8, ADDI_A0_100);

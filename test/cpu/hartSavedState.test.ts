@@ -4,7 +4,9 @@
 // record is a StateError naming its field that leaves the hart as it was.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Hart, Priv } from "../../src/cpu/riscv/hart.js";
+import { Hart } from "../../src/cpu/riscv/hart.js";
+import { interpreter } from "../../src/cpu/riscv/translate/engine.js";
+import { Priv } from "../../src/cpu/riscv/priv.js";
 import { restoreHart, saveHart } from "../../src/cpu/riscv/hartSavedState.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
 import { Bus } from "../../src/devices/bus.js";
@@ -18,7 +20,7 @@ const SIZE = 4 << 20;
 
 /** A hart as it comes out of reset: no PMP entries, no paging, nothing set. */
 function freshHart(mem = new GuestMemory(RAM, SIZE)): Hart {
-  return new Hart(0, mem, new Bus());
+  return new Hart(0, mem, new Bus(), interpreter);
 }
 
 /** Sets f[r] to a 64-bit pattern, bit for bit (no double conversion that could quiet a NaN). */

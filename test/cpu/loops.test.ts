@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
-import { machineModeHart } from "../support/hart.js";
+import { assertTranslated, engineOf, machineModeHart } from "../support/hart.js";
 
 const RAM = 0x8000_0000;
 const SIZE = 1 << 20;
@@ -19,9 +19,7 @@ for (const [engine, translateAfter] of [["interpreter", 0], ["translator", 1]] a
   test(`a one-block loop that runs off the end of RAM traps precisely (${engine})`, () => {
     const mem = new GuestMemory(RAM, SIZE);
     PROGRAM.forEach((w, k) => mem.writeU32(RAM + 4 * k, w));
-    const h = machineModeHart(mem);
-    h.translateAfter = translateAfter;
-    h.translateBatch = 1;
+    const h = machineModeHart(mem, engineOf(translateAfter, { batch: 1 }));
     h.mtvec = BigInt(RAM + 16);
     h.setX(11, BigInt(RAM + SIZE - 8 * TURNS)); // a1: the last TURNS doublewords of RAM, then beyond
     h.pc = RAM;
@@ -33,6 +31,7 @@ for (const [engine, translateAfter] of [["interpreter", 0], ["translator", 1]] a
     assert.equal(h.getX(11), BigInt(RAM + SIZE)); // a1 as the faulting ld saw it
     assert.equal(h.getX(10), BigInt(TURNS)); // a0: completed turns
     assert.equal(h.getX(18), BigInt(4 * TURNS)); // s2 = minstret at the handler
+    assertTranslated(h, translateAfter, 0.9); // the loop's turns
   });
 }
 
@@ -48,10 +47,8 @@ for (const [engine, translateAfter] of [["interpreter", 0], ["translator", 2]] a
     BRANCHY.forEach((w, k) => mem.writeU32(RAM + 4 * k, w));
     const first = RAM + SIZE - 8 * TURNS;
     mem.writeU32(first, 1); // the one odd doubleword: the first turn runs the skipped block
-    const h = machineModeHart(mem);
     // Translated on the second turn: a skipped block that wrote s3 before.
-    h.translateAfter = translateAfter;
-    h.translateBatch = 1;
+    const h = machineModeHart(mem, engineOf(translateAfter, { batch: 1 }));
     h.mtvec = BigInt(RAM + 28);
     h.setX(11, BigInt(first));
     h.setX(19, 12345n); // s3: 7 after the first turn; later turns skip its write
@@ -66,5 +63,6 @@ for (const [engine, translateAfter] of [["interpreter", 0], ["translator", 2]] a
     assert.equal(h.getX(10), 1n); // a0: one odd doubleword
     assert.equal(h.getX(19), 7n);
     assert.equal(h.getX(18), BigInt(5 * TURNS + 2)); // s2 = minstret: 5 per turn, 2 more in the first
+    assertTranslated(h, translateAfter, 0.9); // the loop's turns after the first
   });
 }

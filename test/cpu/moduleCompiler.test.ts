@@ -4,10 +4,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RemoteCompiler, type ModuleCompiler } from "../../src/cpu/riscv/translate/moduleCompiler.js";
-import { encodeBatch, type BatchRequest } from "../../src/cpu/riscv/translate/wasmBlockCompiler.js";
+import { encodeBatch, type BatchRequest } from "../../src/cpu/riscv/translate/wasmModuleEncoder.js";
 import { startCompileWorld } from "../../src/vmm/virtMachine.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
-import { machineModeHart } from "../support/hart.js";
+import { engineOf, machineModeHart, translatedInstructions } from "../support/hart.js";
 
 /** One block: addi a0, a0, 1; j back to it. */
 const LOOP: BatchRequest = {
@@ -43,7 +43,6 @@ test("a batch that arrives after a DMA write and FENCE.I does not run the old co
   // A: addi s4, s4, 1; j B   B: addi a0, a0, 1   F: fence.i   J: j A
   const program = [0x001a0a13, 0x00c0006f, 0x00000013, 0x00000013, 0x00150513, 0x0000100f, 0xfe9ff06f];
   program.forEach((w, k) => mem.writeU32(RAM + 4 * k, w));
-  const h = machineModeHart(mem);
   const held: (() => void)[] = [];
   const deferred: ModuleCompiler = {
     compile: (batch, done) => held.push(() => done(new WebAssembly.Module(encodeBatch(batch)))),
@@ -51,17 +50,18 @@ test("a batch that arrives after a DMA write and FENCE.I does not run the old co
     drain: () => held.splice(0).forEach((f) => f()),
     ready: () => false,
   };
-  h.moduleCompiler = deferred;
-  h.translateAfter = 1;
-  h.translateBatch = 3; // A, B and J in one module: A reaches B by a direct link
+  const h = machineModeHart(mem, engineOf(1, { batch: 3, compiler: deferred })); // A, B and J in one module: A reaches B by a direct link
   h.pc = RAM;
   h.run(40);
   assert.equal(held.length, 1, "the batch went to be compiled");
   new GuestMemory(RAM, 1 << 20, mem.shared).writeU32(RAM + 16, ADDI_A0_100);
   h.run(20); // past the FENCE.I: B is decoded anew, interpreted
+  assert.equal(translatedInstructions(h), 0, "nothing ran translated before the batch arrived");
   deferred.drain(); // the batch arrives, with the old B in it
   const before = h.getX(10);
   h.run(100); // 20 turns, A translated
   const delta = h.getX(10) - before;
   assert.ok(delta >= 19n * 100n, `a0 grew by ${delta}: the old B ran`);
+  const t = h.stats;
+  assert.ok(t.wasmBlocks > 0 && translatedInstructions(h) >= 50, `A's turns did not run translated: ${JSON.stringify(t)}`);
 });

@@ -7,9 +7,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
-import { Priv, type Hart } from "../../src/cpu/riscv/hart.js";
+import type { Hart } from "../../src/cpu/riscv/hart.js";
+import { Priv } from "../../src/cpu/riscv/priv.js";
 import { PAGE_SIZE } from "../../src/vmkernel/machineMemory.js";
-import { machineModeHart } from "../support/hart.js";
+import { engineOf, machineModeHart } from "../support/hart.js";
 
 const RAM = 0x8000_0000;
 const SIZE = 64 * PAGE_SIZE;
@@ -38,9 +39,7 @@ const LOAD = [
 function hartRunning(program: number[], translateAfter: number): { h: Hart; mem: GuestMemory } {
   const mem = new GuestMemory(RAM, SIZE);
   program.forEach((w, k) => mem.writeU32(RAM + 4 * k, w));
-  const h = machineModeHart(mem);
-  h.translateAfter = translateAfter;
-  h.translateBatch = 1;
+  const h = machineModeHart(mem, engineOf(translateAfter, { batch: 1 }));
   h.pc = RAM;
   return { h, mem };
 }

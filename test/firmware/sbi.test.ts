@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { Hart } from "../../src/cpu/riscv/hart.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
 import { Bus } from "../../src/devices/bus.js";
+import { interpreter } from "../../src/cpu/riscv/translate/engine.js";
 import { sbiCall, HartState, SbiError, type SbiPlatform, type ResetKind } from "../../src/firmware/sbi.js";
 
 class MockPlatform implements SbiPlatform {
@@ -32,7 +33,7 @@ class MockPlatform implements SbiPlatform {
 }
 
 function setup(): { h: Hart; p: MockPlatform } {
-  const h = new Hart(0, new GuestMemory(0x80000000, 1 << 20), new Bus());
+  const h = new Hart(0, new GuestMemory(0x80000000, 1 << 20), new Bus(), interpreter);
   return { h, p: new MockPlatform() };
 }
 

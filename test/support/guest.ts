@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runBareMetal } from "../../src/vmm/bareMetal.js";
+import type { TranslationStats } from "../../src/cpu/riscv/translate/engine.js";
 
 /** The repository root (tests run from dist/test/…, sources stay in test/). */
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -34,24 +35,31 @@ export interface GuestRun {
   exitCode: number;
   console: string;
   instructions: number;
+  translation: TranslationStats;
+}
+
+/** How a guest program runs: interpreted (translateAfter 0) or translated, by the WebAssembly (default) or the JavaScript back end. */
+export interface GuestEngine {
+  translateAfter: number;
+  backend?: "wasm" | "js";
 }
 
 /** Runs an ELF on the bare-metal machine. */
-export function runElf(elf: string, maxInstructions = 50_000_000, memoryBytes = 16 << 20, translateAfter = 0): GuestRun {
+export function runElf(elf: string, maxInstructions = 50_000_000, memoryBytes = 16 << 20, engine: GuestEngine = { translateAfter: 0 }): GuestRun {
   let text = "";
   const r = runBareMetal({
     kernel: elf,
     memoryBytes,
     maxInstructions,
-    translateAfter,
+    ...engine,
     console: (b) => {
       text += Buffer.from(b).toString("latin1");
     },
   });
-  return { exitCode: r.exitCode, console: text, instructions: r.instructions };
+  return { exitCode: r.exitCode, console: text, instructions: r.instructions, translation: r.translation };
 }
 
-/** Assembles and runs test/guest/<rel>, interpreted or (translateAfter > 0) translated. */
-export function runGuest(rel: string, march?: string, translateAfter = 0): GuestRun {
-  return runElf(assemble(rel, march), undefined, undefined, translateAfter);
+/** Assembles and runs test/guest/<rel> on `engine`. */
+export function runGuest(rel: string, march?: string, engine?: GuestEngine): GuestRun {
+  return runElf(assemble(rel, march), undefined, undefined, engine);
 }

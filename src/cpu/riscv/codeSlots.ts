@@ -4,9 +4,9 @@
  *
  * A slot holds a small id into one array of blocks rather than the block:
  * the page's Int32Array lives outside the JavaScript heap, so the garbage
- * collector neither copies nor scans it. As arrays of 2 048 references,
- * the 1 385 code pages of a Debian boot took 22 MB of the vCPU thread's
- * heap, a third of it. Ids of dropped blocks are reused.
+ * collector neither copies nor scans it (arrays of references were a third
+ * of a Debian boot's vCPU heap: docs/perf-log.md). Ids of dropped blocks are
+ * reused.
  */
 import type { Block } from "./hart.js";
 

@@ -1,5 +1,5 @@
 import type { GuestMemory } from "../../memory/guestMemory.js";
-import type { Bus } from "../../devices/bus.js";
+import type { PhysicalBus } from "./physicalBus.js";
 import { Insn, F_ENDS_BLOCK, F_SYSTEM } from "./insn.js";
 import { decode, decodeStraddling } from "./decode.js";
 import { CodeSlots } from "./codeSlots.js";
@@ -12,14 +12,9 @@ import { takeTrap, takePendingInterrupt } from "./privileged.js";
 import { MSTATUS_FS, MSTATUS_MPRV, MSTATUS_SUM } from "./csr.js";
 import { PAGE_CODE } from "../../memory/guestMemory.js";
 import { compileBlock, type BlockFn } from "./translate/blockCompiler.js";
-import { WasmBackend } from "./translate/wasmBlockCompiler.js";
-import { compileHere, type ModuleCompiler } from "./translate/moduleCompiler.js";
-
-export const enum Priv {
-  U = 0,
-  S = 1,
-  M = 3,
-}
+import { WasmBackend } from "./translate/wasmBackend.js";
+import type { ExecutionEngine, TranslationStats } from "./translate/engine.js";
+import { Priv } from "./priv.js";
 
 /** A decoded straight-line run of guest code starting at one physical address. */
 export class Block {
@@ -38,7 +33,7 @@ export class Block {
   index = -1;
   /**
    * The blocks after it in its page that its WebAssembly function runs too
-   * (wasmBlockCompiler.ts, regionOf): it matches memory only while they do.
+   * (wasmRegions.ts, regionOf): it matches memory only while they do.
    */
   region: Block[] = [];
   constructor(
@@ -58,30 +53,27 @@ const W_PENDING = (STATE_PENDING - STATE_MSTATUS) / 4;
  * Runs of a queued block after which its batch is sent even if not full (a
  * batch otherwise waits for 32 blocks or for MAX_WAIT instructions, which
  * the interpreter takes long to run): a guest looping in code that waits for
- * its batch spins in the interpreter. In a Debian boot 73 % of the blocks
- * interpreted while waiting ran before their batch was even sent.
+ * its batch spins in the interpreter. Measurements in docs/perf-log.md.
  */
 const URGENT_RUNS = 64;
 /**
  * log2 of the run loop's jump-cache entries per regime (indexed by pc / 2):
- * with 2^14, code 32 KiB apart collided; in a Debian boot 2^16 cut the run
- * loop's block lookups from 430 000 to 338 000.
+ * large enough that hot code rarely collides (docs/perf-log.md).
  */
 const JMP_BITS = 16;
 /**
  * Translated blocks a hart keeps at most; past this the whole code cache is
  * dropped and rebuilt from hot code (QEMU's tb_flush policy), which bounds the
- * host memory a guest can make the translator use. Debian's boot translates
- * more than 16 384 blocks, and dropped its cache once mid-boot at that size.
+ * host memory a guest can make the translator use; a Debian boot stays
+ * below it (docs/perf-log.md).
  */
 const MAX_TRANSLATED = 32768;
 
 /**
  * Most instructions one chain of translated code runs before the run loop
  * looks at the attention word again (translated code never does), which
- * bounds how late another world's interrupt or request is seen: 50 000
- * (about 0.2 ms of translated code) rather than 10 000, at which a Debian
- * boot's chains returned to the run loop 166 000 times for their budget.
+ * bounds how late another world's interrupt or request is seen (about 0.2 ms
+ * of translated code); measurements in docs/perf-log.md.
  */
 const CHAIN_BUDGET = 50_000;
 
@@ -116,7 +108,7 @@ export class Hart {
   /**
    * mstatus, priv and mip & mie, in the state area (STATE_MSTATUS, ...):
    * translated code runs sstatus's interrupt enables itself
-   * (wasmBlockCompiler.ts, sstatusOp).
+   * (wasmEmitters.ts, sstatusOp).
    */
   private readonly csrWords: Int32Array;
   private mipBits = 0;
@@ -171,18 +163,11 @@ export class Hart {
   attention: Int32Array<ArrayBufferLike> = new Int32Array(1);
 
   /**
-   * Engine: 0 runs the interpreter only; n > 0 translates a block on its n-th
-   * execution (scan before execution) and runs the translation from then on.
+   * ExecutionEngine.translateAfter: 0 runs the interpreter only; n > 0
+   * translates a block on its n-th execution (scan before execution) and runs
+   * the translation from then on.
    */
-  translateAfter = 0;
-  /**
-   * Hot blocks compiled together (WebAssembly back end): up to 32, which
-   * amortises V8's cost per module; 1 compiles each block as soon as it is
-   * hot (bare-metal programs translated from their first instruction).
-   */
-  translateBatch = 32;
-  /** Where the WebAssembly back end's batches are compiled (a hart world uses the VM's compile world). */
-  moduleCompiler: ModuleCompiler = compileHere;
+  readonly translateAfter: number;
   /** Instructions of the current JavaScript block (blockCompiler.ts) completed before a trap. */
   icount = 0;
   /** GuestMemory.externalWrites() at the last FENCE.I that re-checked code. */
@@ -190,8 +175,12 @@ export class Hart {
   /** Bumped by FENCE.I: blocks from an older generation are re-checked before they run. */
   private codeGeneration = 0;
   private translated = 0;
-  /** The WebAssembly back end, when guest RAM is a WebAssembly memory (otherwise blocks become JavaScript). */
-  private wasm: WasmBackend | undefined;
+  /** For `stats`: JavaScript blocks compiled, instructions retired in JavaScript and WebAssembly blocks. */
+  private jsBlocks = 0;
+  private jsRetired = 0;
+  private wasmRetired = 0;
+  /** The engine's WebAssembly back end, if it has one (otherwise hot blocks become JavaScript). */
+  private readonly wasm: WasmBackend | undefined;
 
   // --- pending trap, filled by raise() ---
   trapCause = 0;
@@ -218,11 +207,11 @@ export class Hart {
    * (set * TLB_SIZE + index) one, -1 several. A page that becomes code must
    * lose its write entries; most pages are written through one virtual
    * address (the kernel's linear map), so blockAt clears that one entry
-   * instead of scanning four sets of 4096 (1 536 scans, 117 ms per Debian boot).
+   * instead of scanning four sets (docs/perf-log.md).
    */
   private readonly writeSlot: Int32Array;
   /** Which of `tlbs` is `dtlb`. */
-  private dregime = Regime.M;
+  private dregime: Regime = Regime.M;
   /**
    * Jump cache, per regime: virtual pc -> Block. An entry counts only while
    * its epoch is `jumpEpoch`, so forgetting every entry (satp writes, global
@@ -241,7 +230,7 @@ export class Hart {
   private readonly codePages = new Set<number>();
 
   readonly mem: GuestMemory;
-  readonly bus: Bus;
+  readonly bus: PhysicalBus;
   readonly u8: Uint8Array;
   readonly u16: Uint16Array;
   readonly i32: Int32Array;
@@ -257,7 +246,8 @@ export class Hart {
   constructor(
     readonly hartId: number,
     mem: GuestMemory,
-    bus: Bus,
+    bus: PhysicalBus,
+    engine: ExecutionEngine,
   ) {
     this.mem = mem;
     this.bus = bus;
@@ -280,10 +270,12 @@ export class Hart {
     this.dtlb = this.tlbs[Regime.M];
     this.itlb = this.tlbs[Regime.M];
     mem.onCodeWrite((page) => this.invalidateCodePage(page));
+    this.translateAfter = engine.translateAfter;
+    this.wasm = engine.wasmBackend(this, MAX_TRANSLATED);
   }
 
   get priv(): Priv {
-    return this.csrWords[W_PRIV];
+    return this.csrWords[W_PRIV] as Priv;
   }
   set priv(p: Priv) {
     this.csrWords[W_PRIV] = p;
@@ -351,7 +343,7 @@ export class Hart {
   updateRegimes(): void {
     this.iregime = regimeOf(this.priv, this.mstatus);
     this.itlb = this.tlbs[this.iregime];
-    let eff = this.priv;
+    let eff: number = this.priv;
     if (this.priv === Priv.M && (this.mstatus & MSTATUS_MPRV) !== 0) eff = (this.mstatus >>> 11) & 3;
     this.dregime = regimeOf(eff, this.mstatus);
     this.dtlb = this.tlbs[this.dregime];
@@ -359,7 +351,7 @@ export class Hart {
 
   /** Privilege used for data accesses (MPRV applies). */
   effectivePriv(): Priv {
-    if (this.priv === Priv.M && (this.mstatus & MSTATUS_MPRV) !== 0) return (this.mstatus >>> 11) & 3;
+    if (this.priv === Priv.M && (this.mstatus & MSTATUS_MPRV) !== 0) return ((this.mstatus >>> 11) & 3) as Priv;
     return this.priv;
   }
 
@@ -676,9 +668,6 @@ export class Hart {
       this.flushCode();
       return undefined;
     }
-    if (this.wasm === undefined && this.mem.machine.wasm !== undefined) {
-      this.wasm = new WasmBackend(this, this.mem.machine.wasm, this.mem.machine.wasmPages, MAX_TRANSLATED);
-    }
     if (this.wasm !== undefined && b.queued) {
       // It ran URGENT_RUNS times more while its batch waited: the guest spins in it, so the batch goes now.
       b.hits = -Infinity;
@@ -700,6 +689,7 @@ export class Hart {
     }
     b.fn = compileBlock(b, this);
     this.translated++;
+    this.jsBlocks++;
     return b.fn;
   }
 
@@ -707,10 +697,8 @@ export class Hart {
    * The blocks of `b`'s page that ran at least a quarter of the way to hot:
    * they go to the WebAssembly back end with `b`. Blocks of one page in one
    * module reach each other by direct links (wasmDispatch.ts), and those
-   * that would have become hot later are not interpreted meanwhile.
-   * Measured on Debian boots: 13-30 % fewer interpreted cold blocks, hart
-   * thread medians 12.8 -> 12.5 s and 13.3 -> 12.5 s in two rounds of
-   * interleaved boots (thresholds 10 and 20 runs; 5 did no better).
+   * that would have become hot later are not interpreted meanwhile
+   * (measurements in docs/perf-log.md).
    */
   private warmNeighbours(b: Block): Block[] {
     const warm: Block[] = [];
@@ -725,6 +713,11 @@ export class Hart {
   /** Compiles the hot blocks still waiting for their batch and installs them (tests; a caller about to measure). */
   finishTranslations(): void {
     if (this.wasm !== undefined) this.translated += this.wasm.finish();
+  }
+
+  /** What the translator did on this hart so far (engine.ts). */
+  get stats(): TranslationStats {
+    return { jsBlocks: this.jsBlocks, wasmBlocks: this.wasm?.installed ?? 0, jsInstructions: this.jsRetired, wasmInstructions: this.wasmRetired };
   }
 
   /** Whether decoded block `b` needs no re-check against memory (none since the last FENCE.I). */
@@ -743,8 +736,8 @@ export class Hart {
    * mapping); flushing everything each time made boot decode its code again
    * and again. With a single hart, and no device or loader write since the
    * last check (GuestMemory.externalWrites), there is nothing to re-check:
-   * Debian's boot patches its text with some 43 000 FENCE.Is, and each one
-   * used to send every block back through the run loop.
+   * Linux patches its text with tens of thousands of FENCE.Is while it
+   * boots (docs/perf-log.md).
    */
   fenceI(): void {
     const external = this.mem.externalWrites();
@@ -829,7 +822,7 @@ export class Hart {
     // A block that translated code left for the slow path is finished even past the budget.
     while ((this.instret < limit || this.interpretNext) && !this.stopRequested && !this.waiting && attention[0] === 0) {
       if ((this.mip & this.mie) !== 0 && takePendingInterrupt(this)) continue;
-      if (this.moduleCompiler.ready()) this.translated += this.wasm!.poll(); // answers come only for batches it sent
+      if (this.wasm !== undefined && this.wasm.ready()) this.translated += this.wasm.poll();
       const pc = this.pc;
       const regime = this.iregime;
       const jslot = (pc / 2) & ((1 << JMP_BITS) - 1);
@@ -850,7 +843,9 @@ export class Hart {
         if (b.index >= 0 && !this.interpretNext) {
           k = -2;
           this.pc = this.wasm!.chain(b, pc, regime, this.dtlb.base, Math.min(limit - this.instret, CHAIN_BUDGET));
-          this.instret += this.wasm!.retired();
+          const done = this.wasm!.retired();
+          this.instret += done;
+          this.wasmRetired += done;
           this.interpretNext = this.wasm!.slowExit();
           continue;
         }
@@ -859,6 +854,7 @@ export class Hart {
           k = -1;
           this.pc = fn(pc, this.dtlb.base);
           this.instret += b.insns.length;
+          this.jsRetired += b.insns.length;
           continue;
         }
         const insns = b.insns;
@@ -873,7 +869,10 @@ export class Hart {
       } catch (e) {
         if (e !== TRAP) throw e;
         // k: instructions the interpreter completed; -1: a JavaScript block; -2: a WebAssembly chain.
-        this.instret += k >= 0 ? k : k === -1 ? this.icount : this.wasm!.retired();
+        const done = k >= 0 ? k : k === -1 ? this.icount : this.wasm!.retired();
+        this.instret += done;
+        if (k === -1) this.jsRetired += done;
+        else if (k === -2) this.wasmRetired += done;
         takeTrap(this, this.trapCause, this.trapTval, false);
       }
     }

@@ -6,7 +6,8 @@
  * ISA allows, Unprivileged ISA §13.2).
  */
 import { hex64, StateError, StateReader, type Saved } from "../../state/savedState.js";
-import { Priv, type Hart } from "./hart.js";
+import type { Hart } from "./hart.js";
+import { Priv } from "./priv.js";
 import { flushTranslations } from "./mmu.js";
 import { updatePmpRanges } from "./pmp.js";
 

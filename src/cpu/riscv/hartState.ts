@@ -18,7 +18,7 @@ export const STATE_DONE = 280;
 /**
  * i32: non-zero when translated code needs the run loop next: a monitor
  * instruction changed what the chain relies on, or a memory access needs
- * the slow path (wasmBlockCompiler.ts).
+ * the slow path (wasmCodeGen.ts).
  */
 export const STATE_EXIT = 284;
 /**
@@ -35,9 +35,8 @@ export const STATE_TLBS = 512;
  * The translated-code jump cache, one table per Regime: JUMP_ENTRIES entries
  * of JUMP_ENTRY_BYTES — pc (f64, NaN when empty), function-table index (i32),
  * and epoch (i32): an entry counts only in its epoch (wasmDispatch.ts).
- * 2^16 entries per regime: with 2^14, pcs 32 KiB apart collided and a
- * Debian boot returned to the run loop 122 000 times for a translated block
- * the cache had lost that way (34 000 with 2^16).
+ * 2^16 entries per regime, so that hot code rarely collides
+ * (docs/perf-log.md).
  */
 export const STATE_JUMPS = STATE_TLBS + 4 * TLB_SET_BYTES;
 export const JUMP_BITS = 16;
@@ -45,7 +44,7 @@ export const JUMP_ENTRIES = 1 << JUMP_BITS;
 export const JUMP_ENTRY_BYTES = 16;
 /**
  * One i32 per function-table index: 1 while that translated block may be
- * entered by a direct link from a block of its module (wasmBlockCompiler.ts),
+ * entered by a direct link from a block of its module (wasmModuleEncoder.ts),
  * 0 once it no longer matches memory or awaits a re-check.
  */
 export const STATE_LIVE = STATE_JUMPS + 4 * JUMP_ENTRIES * JUMP_ENTRY_BYTES;

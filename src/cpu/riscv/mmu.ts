@@ -1,5 +1,5 @@
 import type { Hart } from "./hart.js";
-import { Priv } from "./hart.js";
+import { Priv } from "./priv.js";
 import { Access, Cause } from "./trap.js";
 import { pmpAllows } from "./pmp.js";
 import { MSTATUS_MXR, MSTATUS_SUM } from "./csr.js";

@@ -1,5 +1,5 @@
 import type { Hart } from "./hart.js";
-import { Priv } from "./hart.js";
+import { Priv } from "./priv.js";
 import { Access } from "./trap.js";
 import { flushTranslations } from "./mmu.js";
 

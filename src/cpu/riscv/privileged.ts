@@ -1,5 +1,5 @@
 import type { Hart } from "./hart.js";
-import { Priv } from "./hart.js";
+import { Priv } from "./priv.js";
 import {
   MSTATUS_MIE,
   MSTATUS_MPIE,
@@ -91,7 +91,7 @@ export function mret(h: Hart): void {
   n |= MSTATUS_MPIE;
   if (mpp !== Priv.M) n &= ~MSTATUS_MPRV;
   h.mstatus = n;
-  h.priv = mpp;
+  h.priv = mpp as Priv;
   h.npc = pcFromBig(h.mepc);
   h.reservation = -1;
   h.updateRegimes();

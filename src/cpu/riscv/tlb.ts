@@ -17,12 +17,13 @@ export const TLB_BITS = 14;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
 
-export const enum Regime {
-  U = 0,
-  S = 1,
-  SSum = 2,
-  M = 3,
-}
+export const Regime = {
+  U: 0,
+  S: 1,
+  SSum: 2,
+  M: 3,
+} as const;
+export type Regime = (typeof Regime)[keyof typeof Regime];
 
 /**
  * Byte layout of a TlbSet in its buffer, which translated WebAssembly code
@@ -40,10 +41,9 @@ export const TLB_SET_BYTES = TLB_SIZE * 40;
 const EMPTY_TAG = 4095;
 
 /**
- * Fills a TlbSet remembers, so that flushAll empties only those entries: a
- * Debian boot flushes every set some 120 times (satp writes, SFENCE.VMA),
- * and filling 4 x 3 tag arrays of 16 384 entries each time cost about
- * 0.1 s; between two flushes far fewer entries are filled.
+ * Fills a TlbSet remembers, so that flushAll empties only those entries:
+ * between two flushes (satp writes, SFENCE.VMA) far fewer entries are filled
+ * than the sets hold (docs/perf-log.md).
  */
 const FILL_LOG = 4096;
 

@@ -12,7 +12,7 @@
  */
 import { workerData } from "node:worker_threads";
 import type { CompileReply, CompileRequest, CompilerLink } from "../../cpu/riscv/translate/moduleCompiler.js";
-import { encodeBatch } from "../../cpu/riscv/translate/wasmBlockCompiler.js";
+import { encodeBatch } from "../../cpu/riscv/translate/wasmModuleEncoder.js";
 
 export interface CompileWorldData {
   /** One link per hart world. */

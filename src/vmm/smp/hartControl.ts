@@ -18,9 +18,10 @@
  *   boundary, and a slot per hart where a parked world leaves its saved
  *   state and finds the state to restore when the VM continues.
  */
-import { MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_SSIP, MIP_STIP } from "../../cpu/riscv/trap.js";
+import { MIP_MEIP, MIP_MSIP, MIP_MTIP, MIP_SEIP, MIP_STIP } from "../../cpu/riscv/trap.js";
 import { HartState } from "../../firmware/sbi.js";
 import { hex64, StateError, StateReader, type Saved } from "../../state/savedState.js";
+import { REQ_SSIP } from "../../firmware/builtinFirmware.js";
 
 /** mtime frequency: 10 MHz, as QEMU's virt machine (timebase-frequency). */
 export const MTIME_HZ = 10_000_000;
@@ -68,19 +69,15 @@ const STATE_VERSION = 1;
 /** HSM word while a hart_start writes the start arguments. */
 const CLAIMED = -1;
 
-/** Request bits (REQ word). */
-export const REQ_SSIP = MIP_SSIP;
-export const REQ_FENCE_I = 1 << 16;
-export const REQ_SFENCE_VMA = 1 << 17;
-
 /** Interrupt lines the shared state drives; everything else in mip belongs to the hart. */
 const LINES = MIP_MEIP | MIP_SEIP | MIP_MSIP;
 
-export const enum Power {
-  Running = 0,
-  Poweroff = 1,
-  Reboot = 2,
-}
+export const Power = {
+  Running: 0,
+  Poweroff: 1,
+  Reboot: 2,
+} as const;
+export type Power = (typeof Power)[keyof typeof Power];
 
 /** The buffers, as passed to a world in workerData. */
 export interface HartControlBuffers {
@@ -258,7 +255,7 @@ export class HartControl {
 
   hartState(h: number): HartState {
     const s = Atomics.load(this.w, this.at(h, HSM));
-    return s === CLAIMED ? HartState.StartPending : s;
+    return s === CLAIMED ? HartState.StartPending : (s as HartState);
   }
 
   setHartState(h: number, s: HartState): void {
@@ -290,7 +287,7 @@ export class HartControl {
   // ------------------------------------------------------------ power and statistics
 
   power(): Power {
-    return Atomics.load(this.w, this.global + POWER);
+    return Atomics.load(this.w, this.global + POWER) as Power;
   }
 
   powerCode(): number {

@@ -8,12 +8,14 @@
  */
 import { parentPort } from "node:worker_threads";
 import { RemoteCompiler, type CompilerLink } from "../../cpu/riscv/translate/moduleCompiler.js";
+import { interpreter, translator } from "../../cpu/riscv/translate/engine.js";
 import { GuestMemory, type SharedGuestMemory } from "../../memory/guestMemory.js";
 import { Bus } from "../../devices/bus.js";
 import { Clint } from "../../devices/clint.js";
-import { Hart, Priv } from "../../cpu/riscv/hart.js";
+import { Hart } from "../../cpu/riscv/hart.js";
+import { Priv } from "../../cpu/riscv/priv.js";
 import { HartState } from "../../firmware/sbi.js";
-import { BuiltinFirmware } from "../builtinFirmware.js";
+import { BuiltinFirmware } from "../../firmware/builtinFirmware.js";
 import { HartControl, Power, type HartControlBuffers } from "./hartControl.js";
 import { hartClint } from "./hartClint.js";
 import { MailboxClient, RemoteDevice } from "./mmioMailbox.js";
@@ -46,9 +48,8 @@ export interface WorldData {
 /**
  * Instructions between checks of shared state (interrupt lines, timers,
  * requests, power); the run loop itself reacts to the attention word within
- * a block or a chain (Hart's CHAIN_BUDGET). 10 000 cost a Debian boot about
- * 186 000 trips through this loop; 100 000 made it 1.5-2.5 s faster in
- * interleaved runs, and keeps timer interrupts within about a millisecond.
+ * a block or a chain (Hart's CHAIN_BUDGET). Bounds how late a timer
+ * interrupt is seen (about a millisecond); measurements in docs/perf-log.md.
  */
 const SLICE = 100_000;
 /** Longest sleep before re-checking shared state anyway. */
@@ -60,7 +61,8 @@ function runWorld(d: WorldData): void {
   const mem = new GuestMemory(d.memory.base, d.memory.size, d.memory);
   const mailbox = new MailboxClient(d.mailbox, id, control.harts);
   const bus = new Bus();
-  const hart = new Hart(id, mem, bus);
+  const compiler = d.compiler === undefined ? undefined : new RemoteCompiler(d.compiler);
+  const hart = new Hart(id, mem, bus, d.translateAfter > 0 ? translator({ translateAfter: d.translateAfter, compiler }) : interpreter);
   const sbiTimer = d.builtin !== undefined;
   const fold = (): void => {
     hart.mip = control.foldInterrupts(id, hart.mip, sbiTimer);
@@ -78,8 +80,6 @@ function runWorld(d: WorldData): void {
   });
   hart.readTime = () => control.now();
   hart.attention = control.attentionView(id);
-  hart.translateAfter = d.translateAfter;
-  if (d.compiler !== undefined) hart.moduleCompiler = new RemoteCompiler(d.compiler);
 
   let firmware: BuiltinFirmware | undefined;
   if (d.builtin !== undefined) {

@@ -4,14 +4,11 @@
  * (background compilers and garbage collectors, Node's startup threads) at
  * a lower priority than the hart worlds, the compile world and the VMM
  * thread. The compile world keeps the normal priority: the harts wait for
- * its modules, and at nice 10 behind four busy harts it starved (a
- * one-hart Debian boot was also slower with it lowered: wall medians 15.7
- * against 14.4 s). On a 2-core host the hart world otherwise shares a core with V8's
- * TurboFan jobs whenever two of them run at once: a Debian boot's hart
- * thread sat runnable but descheduled for about 1.6 s of its 14.8 s boot,
- * and 1.0 s once the helpers ran at nice 10 (four interleaved boots each;
- * wall median 14.8 s -> 13.6 s). Linux only (per-thread nice through
- * /proc); elsewhere, or without permission, nothing changes.
+ * its modules, and at nice 10 behind four busy harts it starved. On a
+ * 2-core host the hart world otherwise shares a core with V8's TurboFan jobs
+ * whenever two of them run at once (measurements in docs/perf-log.md).
+ * Linux only (per-thread nice through /proc); elsewhere, or without
+ * permission, nothing changes.
  */
 import { readdirSync } from "node:fs";
 import { setPriority } from "node:os";

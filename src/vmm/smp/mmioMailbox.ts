@@ -25,14 +25,15 @@ const IDLE = 0;
 const REQUEST = 1;
 const DONE = 2;
 
-export const enum MailOp {
-  Read = 1,
-  Write = 2,
+export const MailOp = {
+  Read: 1,
+  Write: 2,
   /** Console output from the SBI (LEN bytes of data). */
-  Console = 3,
+  Console: 3,
   /** SBI system reset: V_LO = 0 poweroff, 1 reboot; V_HI = code. */
-  Power = 4,
-}
+  Power: 4,
+} as const;
+export type MailOp = (typeof MailOp)[keyof typeof MailOp];
 
 /** What the VMM thread does with a request. */
 export interface MailHandler {

@@ -40,8 +40,8 @@
  *
  * Doorbells. A byte that finds its ring empty may find the VMM thread idle,
  * so it must be rung for; but ringing at once for each such byte woke the
- * VMM thread for nearly every console byte (12 000 wakes in a Debian boot,
- * each a futex wake here and an event-loop turn there). The world rings at
+ * VMM thread for nearly every console byte (each a futex wake here and an
+ * event-loop turn there; docs/perf-log.md). The world rings at
  * the end of a line, when the ring is half full, and otherwise at the end
  * of its run slice or before it sleeps (`flush`): output is late by at most
  * one slice.

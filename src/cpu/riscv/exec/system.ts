@@ -6,7 +6,7 @@
  * operations (Zicbom/Zicboz), which are ordinary memory instructions here.
  */
 import type { Hart } from "../hart.js";
-import { Priv } from "../hart.js";
+import { Priv } from "../priv.js";
 import type { Insn } from "../insn.js";
 import { Csr, csrRead, csrWrite, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW, readSstatusWords, writeSstatus } from "../csr.js";
 import { Access, Cause, TRAP } from "../trap.js";

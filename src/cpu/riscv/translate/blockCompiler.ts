@@ -8,10 +8,11 @@
  * call of its semantic function. Before anything that can trap, the
  * function makes pc and the retired count exact, so traps stay precise.
  *
- * JavaScript source through `new Function` (not WebAssembly): guest state
- * already lives in typed arrays that generated JS indexes directly and the
- * fallback calls stay plain JS calls. docs/translator.md has the
- * measurements and what is left to try (WebAssembly, traces, chaining).
+ * JavaScript source through `new Function`: guest state already lives in
+ * typed arrays that generated JS indexes directly and the fallback calls
+ * stay plain JS calls, which suits blocks that are mostly such calls (FP
+ * code) and guests whose RAM is not a WebAssembly memory; everything else
+ * goes to the WebAssembly back end (docs/translator.md).
  */
 import type { Block, Hart } from "../hart.js";
 import * as i64 from "../i64.js";

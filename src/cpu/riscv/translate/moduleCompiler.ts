@@ -2,10 +2,9 @@
  * Where the WebAssembly back end's batches become `WebAssembly.Module`s.
  *
  * V8 compiles a module on the thread that asks for it, and by default each
- * function lazily, on the thread that first calls it. On the vCPU's thread
- * that cost a Debian boot about 1 s of its 12-13 s (perf: module decoding
- * 0.27 s, lazy Liftoff compiles 0.72 s), and encoding the modules another
- * 0.9 s. A `RemoteCompiler` sends the batch (instruction bits, addresses,
+ * function lazily, on the thread that first calls it: on the vCPU's thread,
+ * that and encoding the modules took seconds of a Debian boot
+ * (docs/perf-log.md). A `RemoteCompiler` sends the batch (instruction bits, addresses,
  * links: a `BatchRequest`) to the compile world (src/vmm/smp/compileWorld.ts),
  * which encodes the module and compiles every function eagerly on another
  * core while the hart keeps interpreting the
@@ -15,7 +14,7 @@
  * bare-metal runs, hosts without a compile world.
  */
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
-import { encodeBatch, type BatchRequest } from "./wasmBlockCompiler.js";
+import { encodeBatch, type BatchRequest } from "./wasmModuleEncoder.js";
 
 export interface ModuleCompiler {
   /** Encodes and compiles a batch; `done` gets the module now or from a later collect()/drain(). */

@@ -4,13 +4,12 @@
  * run loop, which costs far more per block than the blocks themselves (a
  * JS-to-WebAssembly call through a megamorphic call site).
  *
- * Blocks compiled together in one module (wasmBlockCompiler.ts) pass control
+ * Blocks compiled together in one module (wasmModuleEncoder.ts) pass control
  * among themselves by tail calls (return_call, about 2 ns), directly to a
  * static successor or through the module's chain function; they return here
  * only when the next block lies in another module, because a call_indirect
  * costs 10-17 ns in Node 20's V8 (and its return_call_indirect far more).
- * Three quarters of the block-to-block transfers of a Debian boot stay in
- * their module.
+ * Most block-to-block transfers stay in their module (docs/perf-log.md).
  *
  * Both this loop and the chain functions find the next block in the hart's
  * translated-code jump cache (hartState.ts: STATE_JUMPS, one table per

@@ -1,7 +1,8 @@
 /**
  * tsxi's built-in firmware for one hart: what OpenSBI would do for an S-mode
  * kernel, done by the monitor instead of by M-mode code in the guest. Each
- * hart's world has its own instance; they cooperate through `HartControl`.
+ * hart's world has its own instance; they cooperate through the harts'
+ * shared state (`FirmwareHarts`, which the VMM's HartControl implements).
  *
  * It puts the hart into the state the Linux boot protocol expects after
  * firmware (Documentation/arch/riscv/boot.rst: S-mode, MMU off, a0 = hartid,
@@ -12,12 +13,11 @@
  * or reboots.
  */
 import type { Hart } from "../cpu/riscv/hart.js";
-import { Priv } from "../cpu/riscv/hart.js";
+import { Priv } from "../cpu/riscv/priv.js";
 import { Cause, MIP_SEIP, MIP_SSIP, MIP_STIP } from "../cpu/riscv/trap.js";
 import { flushTranslations } from "../cpu/riscv/mmu.js";
 import { updatePmpRanges } from "../cpu/riscv/pmp.js";
-import { HartState, SbiError, sbiCall, type ResetKind, type SbiPlatform } from "../firmware/sbi.js";
-import { REQ_FENCE_I, REQ_SFENCE_VMA, REQ_SSIP, type HartControl } from "./smp/hartControl.js";
+import { HartState, SbiError, sbiCall, type ResetKind, type SbiPlatform } from "./sbi.js";
 
 /** Exceptions OpenSBI delegates to S-mode (lib/sbi/sbi_hart.c, delegate_traps) plus the rest S can handle. */
 const MEDELEG =
@@ -29,6 +29,37 @@ const MIDELEG = MIP_SSIP | MIP_STIP | MIP_SEIP;
 /** How long a remote fence waits between checks of its own requests (two harts may fence each other). */
 const FENCE_POLL_MS = 1;
 
+/** Requests one hart's firmware posts to another's (FirmwareHarts.request). */
+export const REQ_SSIP = MIP_SSIP;
+export const REQ_FENCE_I = 1 << 16;
+export const REQ_SFENCE_VMA = 1 << 17;
+
+/**
+ * What the firmware needs of the state the harts share across worlds
+ * (src/vmm/smp/hartControl.ts's HartControl): timers, interrupt lines,
+ * requests between harts with their acknowledgements, and HSM states.
+ */
+export interface FirmwareHarts {
+  readonly harts: number;
+  /** Arms hart h's SBI timer (-1n: never). */
+  setSbiTimer(h: number, v: bigint): void;
+  /** Hart h's mip with the shared lines and timers folded in (`sbiTimer`: the SBI owns STIP). */
+  foldInterrupts(h: number, mip: number, sbiTimer: boolean): number;
+  /** Posts requests (REQ_* bits) to hart h and wakes it; returns the acknowledgement count to wait past. */
+  request(h: number, bits: number): number;
+  /** Takes hart h's pending requests. */
+  /** Takes hart h's pending requests (those in `mask`). */
+  takeRequests(h: number, mask?: number): number;
+  /** Hart h has carried out the requests it took. */
+  acknowledge(h: number): void;
+  /** Waits up to `ms` for hart h to acknowledge past `seen`; true when it has. */
+  awaitAck(h: number, seen: number, ms: number): boolean;
+  hartState(h: number): HartState;
+  setHartState(h: number, s: HartState): void;
+  /** STOPPED -> START_PENDING with the start address and argument; false if the hart was not stopped. */
+  requestStart(h: number, pc: bigint, arg: bigint): boolean;
+}
+
 /** What the firmware needs from the VMM besides the harts. */
 export interface FirmwareHost {
   reset(kind: ResetKind, reason: number): void;
@@ -38,7 +69,7 @@ export interface FirmwareHost {
 export class BuiltinFirmware implements SbiPlatform {
   constructor(
     private readonly hart: Hart,
-    private readonly control: HartControl,
+    private readonly control: FirmwareHarts,
     private readonly host: FirmwareHost,
   ) {
     const h = hart;
