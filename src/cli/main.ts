@@ -168,13 +168,27 @@ async function run(argv: string[]): Promise<number> {
 
   const parameters = { downtimeLimitMs: DEFAULT_DOWNTIME_LIMIT_MS, maxBandwidth: DEFAULT_MAX_BANDWIDTH };
   const qmp = qmpAddress === undefined ? undefined : new QmpServer(qmpAddress, parameters, () => void handle.powerOff().catch(() => undefined));
-  try {
-    await qmp?.listen();
-  } catch (e) {
-    throw new UsageError(`--qmp: ${(e as Error).message}`);
+  const listen = async (): Promise<void> => {
+    try {
+      await qmp?.listen();
+    } catch (e) {
+      throw new UsageError(`--qmp: ${(e as Error).message}`);
+    }
+  };
+  let handle: VmHandle;
+  if (qmpAddress?.wait === true) {
+    await listen(); // QEMU's wait=on: the VM starts once a client is connected
+    handle = new VmHandle(description, { incoming });
+    await handle.ready;
+  } else {
+    // The VM first: once QMP answers, an incoming migration's port is listening (as in QEMU).
+    handle = new VmHandle(description, { incoming });
+    await handle.ready;
+    await listen().catch(async (e: unknown) => {
+      await handle.terminate();
+      throw e;
+    });
   }
-  const handle = new VmHandle(description, { incoming });
-  await handle.ready;
   qmp?.attach(handle);
   handle.onEvent((e) => {
     if (e.type === "console") writeAll(1, e.bytes);
