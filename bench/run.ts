@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: guest MIPS of the interpreter on small guest kernels,
  * assembled from bench/guest/*.S with Debian's riscv64 cross toolchain,
- * then boot-to-shell time of Linux under tsxi and QEMU (bench/boot.ts).
- * `node dist/bench/run.js [mips|boot]` runs one section; no argument runs both.
+ * then boot-to-shell time of Linux under tsxi and QEMU (bench/boot.ts), then
+ * live migration of a 512 MiB guest under tsxi and QEMU (bench/migrate.ts).
+ * `node dist/bench/run.js [mips|boot|migrate]` runs one section; no argument runs all.
  * Prints tables; never asserts on time.
  */
 import { execFileSync } from "node:child_process";
@@ -12,12 +13,13 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runBareMetal } from "../src/vmm/bareMetal.js";
 import { bootBench } from "./boot.js";
+import { migrateBench } from "./migrate.js";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const GUEST = join(REPO, "bench", "guest");
 const INCLUDE = join(REPO, "test", "guest", "include");
 const section = process.argv[2];
-if (section !== undefined && section !== "mips" && section !== "boot") throw new Error(`usage: run.js [mips|boot]`);
+if (section !== undefined && section !== "mips" && section !== "boot" && section !== "migrate") throw new Error(`usage: run.js [mips|boot|migrate]`);
 
 function build(out: string, name: string): string {
   const elf = join(out, name.replace(/\.S$/, ".elf"));
@@ -29,7 +31,7 @@ function build(out: string, name: string): string {
 }
 
 console.log(`tsxi bench — node ${process.version}, ${process.arch}`);
-if (section !== "boot") {
+if (section === undefined || section === "mips") {
   const out = mkdtempSync(join(tmpdir(), "tsxi-bench-"));
   // Guest MIPS of each engine: the interpreter, and the translator (blocks translated on their 100th run).
   console.log("kernel        instructions   interp s  interp MIPS      jit s    jit MIPS");
@@ -46,4 +48,5 @@ if (section !== "boot") {
     console.log(`${name.replace(/\.S$/, "").padEnd(12)} ${String(instructions).padStart(13)} ${cols.join(" ")}`);
   }
 }
-if (section !== "mips") await bootBench(REPO);
+if (section === undefined || section === "boot") await bootBench(REPO);
+if (section === undefined || section === "migrate") await migrateBench(REPO);

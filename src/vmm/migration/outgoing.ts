@@ -178,7 +178,9 @@ export class OutgoingMigration {
       this.setStatus("device");
       const last = [...new Set([...left, ...(await vm.takeWrittenPages())])].sort((a, b) => a - b);
       this.syncs++;
-      await this.sendPages(last, false);
+      // At full speed: max-bandwidth limits the live phase only, the paused guest waits for every byte
+      // (QEMU lifts its rate limit here too, migration_completion).
+      await this.sendPages(last, false, false);
       this.remaining = 0;
       await this.sink.write([...encodeJson(RecordType.State, vm.saveState()), ...encodeRecord(RecordType.End)]);
       await this.sink.end();
@@ -201,9 +203,9 @@ export class OutgoingMigration {
   /**
    * Sends `pages` (guest page indices, ascending): zero pages as a list
    * (skipped when `fresh`: the destination's are zero already), the others
-   * whole, at most `maxBandwidth`.
+   * whole, at most `maxBandwidth` when `throttled`.
    */
-  private async sendPages(pages: Iterable<number>, fresh: boolean): Promise<void> {
+  private async sendPages(pages: Iterable<number>, fresh: boolean, throttled = true): Promise<void> {
     const mem = this.vm.mem;
     const u8 = mem.u8;
     const words = mem.i32;
@@ -224,7 +226,7 @@ export class OutgoingMigration {
       zeros = [];
       batch = new Uint8Array(PAGES_PER_RECORD * (4 + PAGE_SIZE));
       view = new DataView(batch.buffer);
-      await this.throttle(start, startBytes);
+      if (throttled) await this.throttle(start, startBytes);
       this.check();
     };
     for (const p of pages) {
