@@ -337,13 +337,22 @@ export class HartControl {
   }
 
   /** Resolves once every world has carried out write shootdown epoch `e` (or the VM is powering off). */
-  async writesShotDown(e: number): Promise<void> {
+  writesShotDown(e: number): Promise<void> {
+    return this.everyWorld(WRITES_ACKS, (h) => Atomics.load(this.w, this.at(h, WRITES_SEEN)) - e >= 0);
+  }
+
+  /**
+   * Resolves once `done(h)` holds for every hart (or the VM is powering
+   * off), re-checking whenever a world bumps the global word `events`.
+   * The VMM thread never blocks: it waits with Atomics.waitAsync.
+   */
+  private async everyWorld(events: number, done: (h: number) => boolean): Promise<void> {
     for (;;) {
-      const seen = Atomics.load(this.w, this.global + WRITES_ACKS);
-      let done = 0;
-      for (let h = 0; h < this.harts; h++) if (Atomics.load(this.w, this.at(h, WRITES_SEEN)) - e >= 0) done++;
-      if (done === this.harts || this.power() !== Power.Running) return;
-      const r = Atomics.waitAsync(this.w, this.global + WRITES_ACKS, seen, 100);
+      const seen = Atomics.load(this.w, this.global + events);
+      let n = 0;
+      for (let h = 0; h < this.harts; h++) if (done(h)) n++;
+      if (n === this.harts || this.power() !== Power.Running) return;
+      const r = Atomics.waitAsync(this.w, this.global + events, seen, 100);
       if (r.async) await r.value;
     }
   }
@@ -378,15 +387,8 @@ export class HartControl {
   }
 
   /** Resolves once every world has parked at pause generation `g` (or the VM is powering off). */
-  async allParked(g: number): Promise<void> {
-    for (;;) {
-      const seen = Atomics.load(this.w, this.global + PARK_EVENTS);
-      let parked = 0;
-      for (let h = 0; h < this.harts; h++) if (Atomics.load(this.w, this.at(h, PARKED)) === g) parked++;
-      if (parked === this.harts || this.power() !== Power.Running) return;
-      const r = Atomics.waitAsync(this.w, this.global + PARK_EVENTS, seen, 100);
-      if (r.async) await r.value;
-    }
+  allParked(g: number): Promise<void> {
+    return this.everyWorld(PARK_EVENTS, (h) => Atomics.load(this.w, this.at(h, PARKED)) === g);
   }
 
   /** Continues the VM: mtime runs on from where it stood, the worlds leave their parking. */
