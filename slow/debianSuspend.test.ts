@@ -24,6 +24,8 @@ const SAVE_AFTER = 5;
 /** Numbers generated per round and bytes of memory ballast on the disk, shared out between the workers. */
 const LINES = 4000;
 const BALLAST = 8 << 20;
+/** How long the VM stays saved between the two processes. */
+const DOWNTIME_MS = 25_000;
 /** Bytes each worker fetches from the test over the network. */
 const SALT = 64 << 10;
 
@@ -248,9 +250,12 @@ async function suspendResume(t: TestContext, firmware: readonly string[], smp: n
     await upload(g, "/tmp/wl.sh", WORKLOAD);
     g.type(`sh /tmp/wl.sh ${smp} ${ROUNDS} ${LINES} /mnt ${port} &\n`);
     const started = Date.now();
-    await g.expect(new RegExp(`wl: w0 r${SAVE_AFTER} [\\d.]+\\r?\\n`), 600_000);
-    t.diagnostic(`${SAVE_AFTER} of ${ROUNDS} rounds in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const last = await g.expect(new RegExp(`wl: w0 r${SAVE_AFTER} ([\\d.]+)\\r?\\n`), 600_000);
+    const lastSeen = Date.now();
+    const lastUptime = Number(/([\d.]+)\r?\n$/.exec(last)?.[1]);
+    t.diagnostic(`${SAVE_AFTER} of ${ROUNDS} rounds in ${((lastSeen - started) / 1000).toFixed(1)} s`);
     await qmp.execute("stop");
+    const stopped = Date.now();
     assert.deepEqual(await qmp.execute("query-status"), { status: "paused", singlestep: false, running: false });
     const saveStart = Date.now();
     await qmp.execute("migrate", { uri: `file:${checkpoint}` });
@@ -269,6 +274,10 @@ async function suspendResume(t: TestContext, firmware: readonly string[], smp: n
     const bytes = statSync(checkpoint).size;
     t.diagnostic(`save: ${saveMs} ms (query-migrate total-time ${info["total-time"]} ms), checkpoint ${(bytes / (1 << 20)).toFixed(1)} MiB`);
 
+    // The suspended VM stays on the disk for longer than RCU's stall timeout (21 s): a guest clock that ran on
+    // through the downtime would show as a jump of uptime (checked below) and as an RCU stall.
+    await new Promise((r) => setTimeout(r, DOWNTIME_MS));
+
     // Second process: restore and finish.
     const restoreStart = Date.now();
     g = new GuestConsole([...args, "--incoming", `file:${checkpoint}`]);
@@ -279,6 +288,12 @@ async function suspendResume(t: TestContext, firmware: readonly string[], smp: n
     else assert.equal(status, "running");
     const restoreMs = Date.now() - restoreStart;
     t.diagnostic(`restore: ${restoreMs} ms from process start to RESUME${status === "inmigrate" ? "" : " (at most: already running when QMP first answered)"}`);
+    // Guest time across the save runs on from where it stood: it advances by no more than the host's running time.
+    const first = await g.expect(/wl: w\d+ \w+ ([\d.]+)\r?\n/, 600_000);
+    const running = (stopped - lastSeen + Date.now() - restoreStart) / 1000;
+    const guest = Number(/([\d.]+)\r?\n$/.exec(first)?.[1]) - lastUptime;
+    t.diagnostic(`guest uptime across the save: +${guest.toFixed(2)} s for at most ${running.toFixed(2)} s of running (${((restoreStart - stopped) / 1000).toFixed(1)} s stopped)`);
+    assert.ok(guest <= running + 1, `the guest's clock jumped by ${guest.toFixed(2)} s across the save, running at most ${running.toFixed(2)} s`);
     const finished = await g.expect(/wl-done\r?\n/, 900_000);
     t.diagnostic(`the restored VM finished the workload ${((Date.now() - restoreStart) / 1000).toFixed(1)} s after its process started`);
     const after = g.output;

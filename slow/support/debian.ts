@@ -5,6 +5,7 @@
  * appended (virtio-mmio, virtio-blk, virtio-net, virtio-rng, ext4), the
  * firmware choices and fresh ext4 disks.
  */
+import { after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -23,8 +24,9 @@ export const FIRMWARES = [
   { name: "OpenSBI", args: ["--bios", OPENSBI] },
 ] as const;
 
-/** A scratch directory for this test file's images and sockets. */
+/** A scratch directory for this test file's images and sockets, removed once its tests are done. */
 export const work = mkdtempSync(join(tmpdir(), "tsxi-debian-"));
+after(() => rmSync(work, { recursive: true, force: true }));
 
 /** The Debian kernel (the vmlinux ELF). */
 export function kernel(): string {
