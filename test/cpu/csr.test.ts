@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Hart } from "../../src/cpu/riscv/hart.js";
 import { Priv } from "../../src/cpu/riscv/priv.js";
 import { csrRead, csrWrite } from "../../src/cpu/riscv/csr.js";
+import { restoreHart, saveHart } from "../../src/cpu/riscv/hartSavedState.js";
 import { decode } from "../../src/cpu/riscv/decode.js";
 import { TRAP } from "../../src/cpu/riscv/trap.js";
 import { GuestMemory } from "../../src/memory/guestMemory.js";
@@ -28,7 +29,7 @@ function fault(fn: () => unknown, h: Hart): number | undefined {
 }
 
 const MSTATUS = 0x300, MISA = 0x301, MEDELEG = 0x302, MIDELEG = 0x303, MIE = 0x304, MTVEC = 0x305;
-const MCOUNTEREN = 0x306, SSTATUS = 0x100, SIE = 0x104, SCOUNTEREN = 0x106, SATP = 0x180, MIP = 0x344, SIP = 0x144;
+const MCOUNTEREN = 0x306, MCOUNTINHIBIT = 0x320, SSTATUS = 0x100, SIE = 0x104, SCOUNTEREN = 0x106, SATP = 0x180, MIP = 0x344, SIP = 0x144;
 const CYCLE = 0xc00, TIME = 0xc01, MVENDORID = 0xf11, MHARTID = 0xf14;
 
 test("M-mode CSRs are illegal below M; read-only CSRs cannot be written", () => {
@@ -123,4 +124,13 @@ test("CSR instructions on sstatus (their BigInt-free fast path) read and write w
       assert.equal(csrRead(h, MSTATUS, 0) & (1n << 3n), 1n << 3n, "MIE untouched");
     }
   }
+});
+
+test("mcountinhibit is 32 bits wide: all ones reads back zero-extended without TM, and a hart holding it saves and restores", () => {
+  const h = hart();
+  csrWrite(h, MCOUNTINHIBIT, (1n << 64n) - 1n, 0); // as OpenSBI does at boot
+  assert.equal(csrRead(h, MCOUNTINHIBIT, 0), 0xffff_fffdn);
+  const g = hart();
+  restoreHart(g, JSON.parse(JSON.stringify(saveHart(h))));
+  assert.equal(csrRead(g, MCOUNTINHIBIT, 0), 0xffff_fffdn);
 });

@@ -325,7 +325,7 @@ export function csrWrite(h: Hart, csr: number, v: bigint, raw: number): void {
       h.menvcfg = BigInt.asUintN(64, v) & MENVCFG_WRITABLE;
       return;
     case Csr.mcountinhibit:
-      h.mcountinhibit = lo & ~2; // bit 1 (TM) is read-only zero
+      h.mcountinhibit = (lo & ~2) >>> 0; // a 32-bit register; bit 1 (TM) is read-only zero
       return;
     case Csr.mscratch:
       h.mscratch = BigInt.asUintN(64, v);
