@@ -106,6 +106,8 @@ export class VirtMachine {
   /** Frames for the guest NIC that arrived while the VM was paused: delivered when it continues. */
   private readonly heldFrames: Uint8Array[] = [];
   private deliverFrame: ((frame: Uint8Array) => void) | undefined;
+  /** Serves the worlds' mailboxes while run() runs. */
+  private server: MailboxServer | undefined;
   /** The pause generation the worlds park at while paused, else 0. */
   private pausedAt = 0;
 
@@ -278,6 +280,7 @@ export class VirtMachine {
   async pause(): Promise<void> {
     if (this.pausedAt === 0) this.pausedAt = this.control.requestPause();
     await this.control.allParked(this.pausedAt);
+    this.server?.drainPosted(); // queue notifications the harts posted before they parked
     this.uartHost.drain(); // console bytes the worlds queued before they parked
   }
 
@@ -366,6 +369,7 @@ export class VirtMachine {
       drain: () => this.uartHost.drain(),
     });
     server.start();
+    this.server = server;
     const compiler = this.compiler;
     this.threads.forEach((w, h) => {
       const link = compiler?.links[h];

@@ -91,6 +91,38 @@ test("a world's device accesses reach the VMM thread through the mailbox", async
   assert.deepEqual(console, ["hi"]);
 });
 
+test("posted writes reach the device in order, before any later request; a full ring makes a write synchronous", { timeout: 10_000 }, async () => {
+  const buffer = mailboxBuffer(2);
+  const log: string[] = [];
+  const server = new MailboxServer(buffer, 2, {
+    read: (dev, offset) => (log.push(`read ${dev}:${offset}`), log.length),
+    write: (dev, offset, _size, value) => log.push(`write ${dev}:${offset}:${value}`),
+    console: () => {},
+    power: () => {},
+    drain: () => {},
+  });
+  const mailboxModule = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "vmm", "smp", "mmioMailbox.js")).href;
+  // The VMM thread starts serving only after the world posted everything: 64 posts fill the ring, the rest wait for it.
+  const code = `
+    const { workerData, parentPort } = require("node:worker_threads");
+    import(${JSON.stringify(mailboxModule)}).then(({ MailboxClient }) => {
+      const m = new MailboxClient(workerData, 0, 2);
+      for (let k = 0; k < 64; k++) m.post(5, 0x50, k);
+      parentPort.postMessage("full");
+      for (let k = 64; k < 100; k++) m.post(5, 0x50, k);
+      parentPort.postMessage(m.read(5, 0x60, 4));
+    });`;
+  const w = new Worker(code, { eval: true, workerData: buffer });
+  assert.equal(await new Promise((resolve) => w.once("message", resolve)), "full");
+  assert.deepEqual(log, [], "posting does not wait for the VMM thread");
+  server.start();
+  const read = await new Promise((resolve) => w.once("message", resolve));
+  await new Promise((resolve) => w.once("exit", resolve));
+  server.stop();
+  assert.deepEqual(log, [...Array.from({ length: 100 }, (_, k) => `write 5:80:${k}`), "read 5:96"]);
+  assert.equal(read, 101);
+});
+
 // ------------------------------------------------------------ checkpoints: what the harts share
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -42,6 +42,13 @@ export const Status = {
 const INT_USED_BUFFER = 1;
 const INT_CONFIG_CHANGE = 2;
 
+/**
+ * The QueueNotify register's offset: a write the driver never waits for
+ * (its effect shows in the used ring and an interrupt), so a hart may post
+ * it and run on (src/vmm/smp/mmioMailbox.ts).
+ */
+export const QUEUE_NOTIFY = 0x050;
+
 /** Register offsets (§4.2.2, table "MMIO Device Register Layout"). */
 const enum Reg {
   MagicValue = 0x000,

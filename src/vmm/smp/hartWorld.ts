@@ -20,6 +20,7 @@ import { HartControl, Power, type HartControlBuffers } from "./hartControl.js";
 import { hartClint } from "./hartClint.js";
 import { MailboxClient, RemoteDevice } from "./mmioMailbox.js";
 import { UartFastPath } from "./uartFastPath.js";
+import { QUEUE_NOTIFY } from "../../devices/virtio/mmioTransport.js";
 import { restoreHart, saveHart } from "../../cpu/riscv/hartSavedState.js";
 import * as L from "../virtLayout.js";
 
@@ -70,7 +71,7 @@ function runWorld(d: WorldData): void {
   bus.register("clint", L.CLINT_BASE, L.CLINT_SIZE, new Clint(hartClint(control, hart, sbiTimer)));
   let uart: UartFastPath | undefined;
   d.devices.forEach((dev, k) => {
-    const remote = new RemoteDevice(mailbox, k, fold);
+    const remote = new RemoteDevice(mailbox, k, fold, dev.name.startsWith("virtio") ? QUEUE_NOTIFY : -1);
     if (k === d.uart.device) {
       uart = new UartFastPath(d.uart.shared, id, control.harts, remote, () => mailbox.ring());
       bus.register(dev.name, dev.base, dev.size, uart);

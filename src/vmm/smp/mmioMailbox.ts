@@ -5,6 +5,11 @@
  * VMM thread, woken by Atomics.waitAsync without blocking its event loop,
  * performs the access on the real device and posts the result. The access is
  * synchronous for the guest, as a load from a device register must be.
+ *
+ * Writes whose effect the guest never waits for (virtio's QueueNotify) are
+ * *posted* instead: the world appends them to its ring and runs on, and the
+ * VMM thread carries them out on the doorbell — and before it serves any
+ * request, so that no later access overtakes them.
  */
 import type { MmioDevice } from "../../devices/bus.js";
 
@@ -20,6 +25,11 @@ const HEADER_WORDS = 8;
 /** Bytes a console write can carry at once. */
 export const MAILBOX_DATA = 4096;
 const STRIDE = HEADER_WORDS * 4 + MAILBOX_DATA;
+
+/** Posted writes a hart's ring holds; a full ring makes the next write synchronous. */
+const POSTED_SLOTS = 64;
+/** Per hart: head (taken by the VMM), tail (added by the world), then (dev, offset, value) per slot. */
+const POSTED_WORDS = 2 + 3 * POSTED_SLOTS;
 
 const IDLE = 0;
 const REQUEST = 1;
@@ -50,7 +60,11 @@ export interface MailHandler {
 }
 
 export function mailboxBuffer(harts: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(harts * STRIDE + 4);
+  return new SharedArrayBuffer(harts * STRIDE + 4 + 4 * harts * POSTED_WORDS);
+}
+
+function postedRing(buffer: SharedArrayBuffer, harts: number, hart: number): Int32Array {
+  return new Int32Array(buffer, harts * STRIDE + 4 + 4 * hart * POSTED_WORDS, POSTED_WORDS);
 }
 
 /** The world's end: one hart's mailbox. */
@@ -58,8 +72,10 @@ export class MailboxClient {
   private readonly w: Int32Array;
   private readonly data: Uint8Array;
   private readonly doorbell: Int32Array;
+  private readonly posted: Int32Array;
 
   constructor(buffer: SharedArrayBuffer, hart: number, harts: number) {
+    this.posted = postedRing(buffer, harts, hart);
     this.w = new Int32Array(buffer, hart * STRIDE, HEADER_WORDS);
     this.data = new Uint8Array(buffer, hart * STRIDE + HEADER_WORDS * 4, MAILBOX_DATA);
     this.doorbell = new Int32Array(buffer, harts * STRIDE, 1);
@@ -101,6 +117,19 @@ export class MailboxClient {
     this.call(MailOp.Write);
   }
 
+  /** A 32-bit write the world does not wait for; synchronous when the ring is full. */
+  post(dev: number, offset: number, value: number): void {
+    const r = this.posted;
+    const tail = r[1];
+    if (((tail - Atomics.load(r, 0)) | 0) >= POSTED_SLOTS) return this.write(dev, offset, 4, value);
+    const k = 2 + 3 * (tail & (POSTED_SLOTS - 1));
+    r[k] = dev;
+    r[k + 1] = offset;
+    r[k + 2] = value;
+    Atomics.store(r, 1, (tail + 1) | 0); // publishes the entry
+    this.ring();
+  }
+
   console(bytes: Uint8Array): void {
     for (let done = 0; done < bytes.length; done += MAILBOX_DATA) {
       const part = bytes.subarray(done, done + MAILBOX_DATA);
@@ -124,6 +153,8 @@ export class RemoteDevice implements MmioDevice {
     private readonly dev: number,
     /** Called after each access: device side effects (interrupt lines) are visible now. */
     private readonly after: () => void,
+    /** The register offset whose 32-bit writes are posted, if any. */
+    private readonly postedOffset = -1,
   ) {}
 
   read(offset: number, size: number): number | bigint {
@@ -133,7 +164,8 @@ export class RemoteDevice implements MmioDevice {
   }
 
   write(offset: number, size: number, value: number | bigint): void {
-    this.mailbox.write(this.dev, offset, size, value);
+    if (offset === this.postedOffset && size === 4) this.mailbox.post(this.dev, offset, Number(value) | 0);
+    else this.mailbox.write(this.dev, offset, size, value);
     this.after();
   }
 }
@@ -178,12 +210,30 @@ export class MailboxServer {
     for (let h = 0; h < this.harts; h++) {
       const w = new Int32Array(this.buffer, h * STRIDE, HEADER_WORDS);
       if (Atomics.load(w, STATE) !== REQUEST) continue;
-      this.handler.drain(); // after seeing the request: whatever its world queued before it goes first
+      // After seeing the request: whatever the worlds queued before it goes first.
+      this.drainPosted();
+      this.handler.drain();
       this.serve(h, w);
       Atomics.store(w, STATE, DONE);
       Atomics.notify(w, STATE);
     }
+    this.drainPosted();
     this.handler.drain();
+  }
+
+  /** Carries out every world's posted writes, in each world's order. */
+  drainPosted(): void {
+    for (let h = 0; h < this.harts; h++) {
+      const r = postedRing(this.buffer, this.harts, h);
+      for (let head = r[0], tail = Atomics.load(r, 1); head !== tail; head = (head + 1) | 0) {
+        const k = 2 + 3 * (head & (POSTED_SLOTS - 1));
+        const dev = r[k];
+        const offset = r[k + 1];
+        const value = r[k + 2] >>> 0;
+        Atomics.store(r, 0, (head + 1) | 0); // the slot is free before the write runs (it may post more)
+        this.handler.write(dev, offset, 4, value);
+      }
+    }
   }
 
   private serve(h: number, w: Int32Array): void {
