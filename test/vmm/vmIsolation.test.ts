@@ -51,7 +51,8 @@ for (const world of ["vmx", 0, 1] as const) {
     const bystander = start();
     await victim.vm.ready;
     await new Promise((r) => setTimeout(r, 200)); // both VMs running their workload
-    await victim.vm.request({ type: "injectFault", world });
+    // The VMX world may fail before its reply crosses: the VM's end is the answer that counts.
+    void victim.vm.request({ type: "injectFault", world }).catch(() => undefined);
     const failed = await victim.vm.exited;
     assert.equal(failed.code, 125);
     assert.match(failed.error ?? "", world === "vmx" ? /VMX world failed: fault injected into the VMX world/ : new RegExp(`hart world failed: fault injected into hart ${world}'s world`));
