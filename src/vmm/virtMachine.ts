@@ -33,8 +33,9 @@ import { UartFastPathHost, uartFastPathBuffer } from "./smp/uartFastPath.js";
 import type { WorldData } from "./smp/hartWorld.js";
 import type { CompileWorldData } from "./smp/compileWorld.js";
 import type { CompilerLink } from "../cpu/riscv/translate/moduleCompiler.js";
-import { StateError, StateReader, type Saved } from "../state/savedState.js";
+import { StateReader, type Saved } from "../state/savedState.js";
 import { checkHardware, saveHardware, type Hardware, type VmDescription } from "./vmDescription.js";
+import { readHart } from "../cpu/riscv/hartSavedState.js";
 import * as L from "./virtLayout.js";
 
 /** Where a VM's output goes: the callbacks that are not part of its description. */
@@ -328,9 +329,7 @@ export class VirtMachine {
     if (this.pausedAt === 0) throw new VmmError("the VM must be paused to restore a state");
     const r = StateReader.open("machine", saved, MACHINE_STATE_VERSION);
     const harts = r.list("harts", this.description.harts, this.description.harts);
-    harts.forEach((x, h) => {
-      if (typeof x !== "object" || x === null) throw new StateError(`machine: hart ${h}'s state is not a record`);
-    });
+    harts.forEach((x, h) => readHart(h, x)); // every hart's record checked here, before anything changes
     const virtio = r.list("virtio", this.transports.length, this.transports.length);
     // Each model checks its whole record before it changes anything.
     this.control.restoreState(r.raw("control"));

@@ -63,11 +63,23 @@ export function saveHart(h: Hart): Saved {
 
 /** Restores what `saveHart` wrote, checking every field before changing anything. */
 export function restoreHart(h: Hart, saved: unknown): void {
-  const r = StateReader.open(`hart${h.hartId}`, saved, STATE_VERSION);
-  r.int("hartId", h.hartId, h.hartId);
+  applyHart(h, readHart(h.hartId, saved));
+}
+
+type HartRecord = ReturnType<typeof readHart>;
+
+/**
+ * Checks hart `hartId`'s saved record whole, without a hart: the VMM checks
+ * every hart's record before it restores anything (a bad record is then a
+ * one-line error, not a failing hart world).
+ */
+export function readHart(hartId: number, saved: unknown) {
+  const r = StateReader.open(`hart${hartId}`, saved, STATE_VERSION);
+  r.int("hartId", hartId, hartId);
   const priv = r.int("priv", 0, 3);
-  if (priv === 2) throw new StateError(`hart${h.hartId}: field 'priv' is 2, not a privilege level of this hart`);
-  const s = {
+  if (priv === 2) throw new StateError(`hart${hartId}: field 'priv' is 2, not a privilege level of this hart`);
+  return {
+    priv: priv as Priv,
     pc: Number(BigInt.asIntN(64, r.u64("pc"))),
     x: r.u64s("x", 32),
     f: r.u64s("f", 32),
@@ -103,7 +115,9 @@ export function restoreHart(h: Hart, saved: unknown): void {
     instretOffset: r.int("instretOffset", ...COUNTER),
     waiting: r.bool("waiting"),
   };
-  // Everything is checked: now change the hart.
+}
+
+function applyHart(h: Hart, s: HartRecord): void {
   h.pc = s.pc;
   s.x.forEach((v, k) => h.setX(k, v));
   s.f.forEach((v, k) => {
@@ -112,7 +126,7 @@ export function restoreHart(h: Hart, saved: unknown): void {
   });
   h.frm = s.frm;
   h.fflags = s.fflags;
-  h.priv = priv as Priv;
+  h.priv = s.priv;
   h.mstatus = s.mstatus;
   h.mie = s.mie;
   h.mip = s.mip;
